@@ -1,0 +1,181 @@
+"""Settings for leadqual, read from the environment only (see .env.example).
+
+With nothing set, the project runs on the embedded default: a SQLite file beside manage.py and
+Celery tasks executed eagerly in-process, so `make demo` needs no server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from leadqual.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", default=False)
+
+_DEV_SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
+SECRET_KEY = env_str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set to a real secret when DEBUG is off.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_celery_beat",
+    "django_htmx",
+    "template_partials",
+    "accounts",
+    "scoring",
+    "routing",
+    "dashboards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login; the middleware enforces it so no view can forget.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "leadqual.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dashboards.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "leadqual.wsgi.application"
+ASGI_APPLICATION = "leadqual.asgi.application"
+
+DATABASE_URL = env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": parse_database_url(DATABASE_URL).as_django()}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", default=60, minimum=0)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite in WAL mode lets the dev server read while a command writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", default="") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboards:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+
+# --- security once DEBUG is off -------------------------------------------------------------
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", default="")
+# Without a broker, tasks run in-process as they are called: the embedded default needs no
+# server, and the test suite on SQLite behaves like production, only synchronously.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = (
+    env_str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL else "") or None
+)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=30 * 60, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60, minimum=1)
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Salesforce -----------------------------------------------------------------------------
+SALESFORCE_ENABLED = env_bool("SALESFORCE_ENABLED", default=False)
+SALESFORCE_USERNAME = env_str("SALESFORCE_USERNAME", default="")
+SALESFORCE_PASSWORD = env_str("SALESFORCE_PASSWORD", default="")
+SALESFORCE_SECURITY_TOKEN = env_str("SALESFORCE_SECURITY_TOKEN", default="")
+SALESFORCE_DOMAIN = env_str("SALESFORCE_DOMAIN", default="login")
+SALESFORCE_INSTANCE_URL = env_str("SALESFORCE_INSTANCE_URL", default="")
+SALESFORCE_SESSION_ID = env_str("SALESFORCE_SESSION_ID", default="")
+SALESFORCE_CONSUMER_KEY = env_str("SALESFORCE_CONSUMER_KEY", default="")
+SALESFORCE_CONSUMER_SECRET = env_str("SALESFORCE_CONSUMER_SECRET", default="")
+SALESFORCE_PRIVATE_KEY_FILE = env_str("SALESFORCE_PRIVATE_KEY_FILE", default="")
+SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", default="59.0")
+SALESFORCE_API_USAGE_STOP_SHARE = env_float("SALESFORCE_API_USAGE_STOP_SHARE", default=0.8)
+if SALESFORCE_ENABLED and not (
+    (SALESFORCE_USERNAME and SALESFORCE_PASSWORD)
+    or (SALESFORCE_INSTANCE_URL and SALESFORCE_SESSION_ID)
+    or SALESFORCE_CONSUMER_KEY
+):
+    raise ImproperlyConfigured(
+        "SALESFORCE_ENABLED is on but no credentials are set: give SALESFORCE_USERNAME and "
+        "SALESFORCE_PASSWORD, or SALESFORCE_INSTANCE_URL and SALESFORCE_SESSION_ID, or "
+        "SALESFORCE_CONSUMER_KEY for OAuth."
+    )
+
+# --- leadqual -------------------------------------------------------------------------------
+# Free-mail domains never match an account: a gmail.com lead is a person, not a company.
+LEADQUAL_FREE_MAIL_DOMAINS_EXTRA = env_list("LEADQUAL_FREE_MAIL_DOMAINS_EXTRA", default=[])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,269 @@
+"""Qualification: configuration (ICP, rules, points), the model registry and the decisions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Lead
+
+
+class IdealCustomerProfile(models.Model):
+    """What a good customer looks like; fit scores are measured against the active profile."""
+
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    industries = models.JSONField(default=list, blank=True)
+    min_employees = models.PositiveIntegerField(null=True, blank=True)
+    max_employees = models.PositiveIntegerField(null=True, blank=True)
+    countries = models.JSONField(default=list, blank=True, help_text="ISO codes; empty: any.")
+    regions = models.JSONField(default=list, blank=True)
+    technologies = models.JSONField(
+        default=list, blank=True, help_text="Technologies the product integrates with."
+    )
+    funding_stages = models.JSONField(default=list, blank=True)
+    seniorities = models.JSONField(default=list, blank=True)
+    departments = models.JSONField(default=list, blank=True)
+    title_keywords = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ideal customer profile"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="icp_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleCategory(models.TextChoices):
+    COMPETITOR = "competitor", "Competitor"
+    STUDENT = "student", "Student or academic"
+    JOB_SEEKER = "job_seeker", "Job seeker"
+    EXISTING_CUSTOMER_SUPPORT = "existing_customer_support", "Existing customer with support need"
+    ANALYST = "analyst", "Analyst"
+    NON_DECISION_MAKER = "non_decision_maker", "Non-decision-maker at an existing account"
+    SPAM = "spam", "Spam"
+    MINIMUM_FIT = "minimum_fit", "Below minimum fit"
+
+
+class RuleAction(models.TextChoices):
+    DISQUALIFY = "disqualify", "Disqualify (low-priority pool)"
+    ROUTE_SUCCESS = "route_success", "Route to customer success"
+    ROUTE_SUPPORT = "route_support", "Route to support"
+    NURTURE = "nurture", "Nurture"
+
+
+class DisqualificationRule(models.Model):
+    """A hard rule that takes precedence over the model, with a reason code."""
+
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=30, choices=RuleCategory.choices)
+    reason_code = models.SlugField(max_length=50, unique=True)
+    action = models.CharField(
+        max_length=20, choices=RuleAction.choices, default=RuleAction.DISQUALIFY
+    )
+    # Lower runs first; the first matching rule decides.
+    priority = models.PositiveIntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+    # Category-specific settings: domains, keywords, title patterns, thresholds.
+    parameters = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.reason_code}]"
+
+
+class PointSignal(models.TextChoices):
+    PAGE_CATEGORY = "page_category", "Visited a page of category"
+    FORM_TYPE = "form_type", "Submitted a form of type"
+    TOUCHPOINT_KIND = "touchpoint_kind", "Touchpoint of kind"
+    ICP_MATCH = "icp_match", "Matches the ideal customer profile"
+    SENIORITY = "seniority", "Seniority is"
+
+
+class PointRule(models.Model):
+    """The traditional point score ("pricing page: 15 points"), kept beside the AI decision."""
+
+    name = models.CharField(max_length=100)
+    signal = models.CharField(max_length=20, choices=PointSignal.choices)
+    value = models.CharField(
+        max_length=50, blank=True, help_text="The category, form type, kind or seniority matched."
+    )
+    points = models.IntegerField()
+    max_times = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Count the signal at most this many times; empty: no cap."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["signal", "value"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.points:+d}"
+
+
+class ModelKind(models.TextChoices):
+    CONVERSION = "conversion", "Conversion probability"
+    TIMELINE = "timeline", "Days to close"
+    DEAL_SIZE = "deal_size", "Deal size"
+
+
+class ModelStatus(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class ModelVersion(models.Model):
+    kind = models.CharField(max_length=20, choices=ModelKind.choices)
+    status = models.CharField(
+        max_length=20, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE
+    )
+    trained_at = models.DateTimeField(default=timezone.now)
+    data_from = models.DateTimeField(null=True, blank=True)
+    data_to = models.DateTimeField(null=True, blank=True)
+    training_rows = models.PositiveIntegerField(default=0)
+    feature_names = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    # AUC, log loss, Brier, calibration bins, precision/recall/lift at capacity, per segment.
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.BinaryField(editable=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-trained_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status="active"),
+                name="modelversion_one_active_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class Tier(models.TextChoices):
+    SALES_READY = "sales_ready", "Sales Ready"
+    NURTURE = "nurture", "Nurture"
+    DISQUALIFY = "disqualify", "Disqualify"
+
+
+class Confidence(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    NOT_ENOUGH_DATA = "not_enough_data", "Not enough data yet"
+
+
+class Qualification(models.Model):
+    """One assessment of one lead. Append-only: the newest has is_current set."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="qualifications")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_current = models.BooleanField(default=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+    conversion_probability = models.FloatField(null=True, blank=True)
+    timeline_days_low = models.PositiveIntegerField(null=True, blank=True)
+    timeline_days_high = models.PositiveIntegerField(null=True, blank=True)
+    deal_size_low = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    deal_size_high = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    fit_company = models.PositiveSmallIntegerField(null=True, blank=True)
+    fit_role = models.PositiveSmallIntegerField(null=True, blank=True)
+    fit_technology = models.PositiveSmallIntegerField(null=True, blank=True)
+    fit_timing = models.PositiveSmallIntegerField(null=True, blank=True)
+    behaviour = models.JSONField(default=dict, blank=True)
+    intent = models.JSONField(default=dict, blank=True)
+    point_score = models.IntegerField(default=0)
+    tier = models.CharField(max_length=20, choices=Tier.choices)
+    # A rule's reason code when a rule decided; empty when the model did.
+    disqualification_reason = models.CharField(max_length=50, blank=True)
+    # A buyer-looking lead caught by a rule goes to a person, not silently out.
+    needs_review = models.BooleanField(default=False)
+    contributions = models.JSONField(default=dict, blank=True)
+    brief = models.JSONField(default=dict, blank=True)
+    recommended_action = models.TextField(blank=True)
+    confidence = models.CharField(max_length=20, choices=Confidence.choices)
+
+    class Meta:
+        ordering = ["-computed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(is_current=True), name="qualification_one_current"
+            ),
+            models.CheckConstraint(
+                condition=Q(conversion_probability__isnull=True)
+                | Q(conversion_probability__gte=0, conversion_probability__lte=1),
+                name="qualification_probability_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-computed_at"], name="qualification_lead_time_idx"),
+            models.Index(
+                fields=["tier", "-conversion_probability"],
+                name="qualification_current_tier_idx",
+                condition=Q(is_current=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.get_tier_display()} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class FeedbackVerdict(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+
+
+class FeedbackReason(models.TextChoices):
+    GOOD_FIT = "good_fit", "Good fit and timing"
+    NOT_DECISION_MAKER = "not_decision_maker", "Not a decision-maker"
+    NO_BUDGET = "no_budget", "No budget"
+    BAD_TIMING = "bad_timing", "Not buying now"
+    WRONG_FIT = "wrong_fit", "Company is not a fit"
+    COMPETITOR = "competitor", "Competitor"
+    STUDENT = "student", "Student or researcher"
+    EXISTING_CUSTOMER = "existing_customer", "Existing customer"
+    UNREACHABLE = "unreachable", "Could not reach"
+    DUPLICATE = "duplicate", "Duplicate"
+    OTHER = "other", "Other"
+
+
+class Feedback(models.Model):
+    """A rep's verdict on a qualification: a training label and a rule-tuning signal."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    qualification = models.ForeignKey(
+        Qualification, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    verdict = models.CharField(max_length=10, choices=FeedbackVerdict.choices)
+    reason = models.CharField(max_length=30, choices=FeedbackReason.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} ({self.get_reason_display()})"
