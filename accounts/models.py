@@ -134,7 +134,11 @@ class Lead(models.Model):
     outcome_attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The outcome: converted into an opportunity, or closed without one. Training labels a lead
+    # 1 when converted_at is set and 0 when closed_at is; features are computed as of that
+    # moment, so nothing that happened after the outcome can leak into them.
     converted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     # Set when new evidence arrives; cleared by re-qualification. A sweep finds stale ones.
     requalify_requested_at = models.DateTimeField(null=True, blank=True)
 
@@ -287,7 +291,8 @@ class Touchpoint(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.page_category or self.form_type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+        detail = self.page_category or self.form_type
+        return f"{self.get_kind_display()} {detail} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class IntentSignal(models.Model):
@@ -307,7 +312,7 @@ class IntentSignal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.topic} ×{self.surge_score:.1f}"
+        return f"{self.topic} x{self.surge_score:.1f}"
 
 
 class AccountEventKind(models.TextChoices):
