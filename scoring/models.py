@@ -267,3 +267,48 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} ({self.get_reason_display()})"
+
+
+class ThresholdMode(models.TextChoices):
+    CAPACITY = "capacity", "From rep capacity"
+    FIXED = "fixed", "Fixed by RevOps"
+
+
+class ScoringSettings(models.Model):
+    """The tunable numbers of qualification, one row, edited by RevOps in the admin."""
+
+    threshold_mode = models.CharField(
+        max_length=20, choices=ThresholdMode.choices, default=ThresholdMode.CAPACITY
+    )
+    # Used as-is in fixed mode; in capacity mode recomputed from the score distribution so that
+    # the expected weekly Sales Ready volume matches the reps' weekly capacity.
+    sales_ready_threshold = models.FloatField(default=0.5)
+    nurture_threshold = models.FloatField(default=0.1)
+    capacity_leads_per_week = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Override of the reps' summed weekly capacity."
+    )
+    # Below this many labelled outcomes, qualification runs on rules, fit and intent priors
+    # and says "not enough data yet" on every brief.
+    min_outcomes_for_model = models.PositiveIntegerField(default=200)
+    recency_half_life_days = models.FloatField(default=14.0)
+    point_route_threshold = models.IntegerField(default=100)
+    review_min_committee_people = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "scoring settings"
+        verbose_name_plural = "scoring settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nurture_threshold__lte=models.F("sales_ready_threshold")),
+                name="scoringsettings_thresholds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Scoring settings"
+
+    @classmethod
+    def load(cls) -> ScoringSettings:
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
