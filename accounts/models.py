@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -57,7 +58,7 @@ class Account(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(domain=models.functions.Lower("domain")),
+                condition=Q(domain=Lower("domain")),
                 name="account_domain_lowercase",
             ),
         ]
@@ -145,9 +146,7 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(email=models.functions.Lower("email")), name="lead_email_lowercase"
-            ),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="lead_email_lowercase"),
         ]
         indexes = [
             models.Index(

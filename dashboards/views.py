@@ -4,7 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from dashboards.selectors import home_overview
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboards/home.html", {})
+    return render(request, "dashboards/home.html", {"overview": home_overview(user=request.user)})

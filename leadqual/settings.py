@@ -170,6 +170,9 @@ if SALESFORCE_ENABLED and not (
 # --- leadqual -------------------------------------------------------------------------------
 # Free-mail domains never match an account: a gmail.com lead is a person, not a company.
 LEADQUAL_FREE_MAIL_DOMAINS_EXTRA = env_list("LEADQUAL_FREE_MAIL_DOMAINS_EXTRA", default=[])
+# Counts the reps' weekly capacity for capacity-based tier thresholds (scoring cannot import
+# routing, which depends on it).
+LEADQUAL_WEEKLY_CAPACITY_PROVIDER = "routing.selectors.weekly_capacity"
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -63,7 +65,7 @@ class SalesRep(models.Model):
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
 
-    def is_out_of_office(self, at: object = None) -> bool:
+    def is_out_of_office(self, at: datetime | None = None) -> bool:
         moment = at or timezone.now()
         starts = self.out_of_office_from
         ends = self.out_of_office_until

@@ -89,7 +89,7 @@ def compute_fit(
     regions = _lower_set(icp.regions)
     countries = _lower_set(icp.countries)
     region = features["region"].fillna("").astype(str).str.lower()
-    country_l = country.fillna("").astype(str).str.lower()
+    country_l = country.astype(object).fillna("").astype(str).str.lower()
     geo_match = region.isin(regions) | country_l.isin(countries)
     f["company_geography"] = (
         np.select([(region == "") & (country_l == ""), geo_match], [7.0, 15.0], default=0.0)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -39,11 +40,14 @@ ACCOUNT_LOOKBACK_DAYS = 200
 
 def _frame(queryset: QuerySet[Any], columns: Sequence[str]) -> pd.DataFrame:
     """Run a values_list query on a raw cursor and return a DataFrame."""
-    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    names = [c.replace("__", "_") for c in columns]
+    try:
+        sql, params = queryset.values_list(*columns).query.sql_with_params()
+    except EmptyResultSet:  # an `__in=[]` filter: Django knows the answer without asking
+        return pd.DataFrame(columns=names)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    names = [c.replace("__", "_") for c in columns]
     return pd.DataFrame.from_records(rows, columns=names)
 
 
@@ -188,6 +192,12 @@ def lead_ids_for_qualification(*, since: datetime | None = None) -> list[int]:
     if since is not None:
         queryset = queryset.filter(Q(updated_at__gte=since) | Q(touchpoints__created_at__gte=since))
     return list(queryset.order_by("pk").values_list("pk", flat=True).distinct())
+
+
+def lead_ids_created_since(*, since: datetime) -> list[int]:
+    return list(
+        Lead.objects.filter(created_at__gte=since).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def won_opportunities(*, lead_ids: Sequence[int]) -> pd.DataFrame:

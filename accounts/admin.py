@@ -1,0 +1,375 @@
+"""Admin for the CRM record, and the helpers the other apps' admins share.
+
+The big tables (leads: 100,000+, touchpoints: millions) follow three rules: every foreign key a
+changelist shows is joined (`list_select_related`), foreign keys to big tables are edited by id
+or autocomplete, and nothing counts a big table twice (`BigTableAdmin`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections, models
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
+
+from accounts.models import (
+    Account,
+    AccountEvent,
+    IntentSignal,
+    Lead,
+    Opportunity,
+    Stakeholder,
+    Touchpoint,
+)
+
+# --- shared helpers ------------------------------------------------------------------------
+
+# Below this many rows an exact COUNT(*) is cheap; above it PostgreSQL's own estimate is used.
+EXACT_COUNT_BELOW = 200_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts an unfiltered big table from PostgreSQL's statistics instead of COUNT(*).
+
+    COUNT(*) reads every row on PostgreSQL: seconds on millions of touchpoints, on every page
+    of the changelist. Filtered lists are narrower and are counted exactly.
+    """
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.where:
+            connection = connections[queryset.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                        [queryset.model._meta.db_table],
+                    )
+                    row = cursor.fetchone()
+                if row is not None and row[0] >= EXACT_COUNT_BELOW:
+                    return int(row[0])
+        return super().count
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """Defaults for a table that grows without bound."""
+
+    paginator = EstimatedCountPaginator
+    # The "N of M" line would count the whole table again on every filtered page.
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class ListField(forms.Field):
+    """A JSON list of strings, edited as comma-separated text ("fintech, saas")."""
+
+    def __init__(self, *, normalise: Callable[[str], str] = str.strip, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"class": "vTextField"}))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Separate values with commas; empty: any.")
+        super().__init__(**kwargs)
+        self.normalise = normalise
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in self.empty_values:
+            return []
+        if isinstance(value, list | tuple):
+            parts: Sequence[str] = [str(item) for item in value]
+        else:
+            parts = str(value).split(",")
+        items = (self.normalise(part.strip()) for part in parts)
+        # Keep the order typed, drop blanks and repeats.
+        return list(dict.fromkeys(item for item in items if item))
+
+
+def choice_list_field(choices: Sequence[tuple[str, str]], **kwargs: Any) -> forms.Field:
+    """A JSON list of choice values, edited as checkboxes; the blank "unknown" is left out."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("help_text", "None ticked: any.")
+    return forms.MultipleChoiceField(
+        choices=[(value, label) for value, label in choices if value],
+        widget=forms.CheckboxSelectMultiple,
+        **kwargs,
+    )
+
+
+def lead_ids_matching(term: str, *, limit: int = 1000) -> list[int]:
+    """Leads a search box term names: an exact email, or a part of the person's name."""
+    term = term.strip()
+    if not term:
+        return []
+    matches = Lead.objects.filter(Q(email=term.lower()) | Q(name__icontains=term))
+    return list(matches.order_by().values_list("pk", flat=True)[:limit])
+
+
+class PerLeadAdmin(BigTableAdmin):
+    """A big per-lead table (qualifications, assignments, feedback), searched by its lead.
+
+    Resolving the leads first keeps the big table's side an index scan on lead_id; a search
+    across the join would read the whole big table.
+    """
+
+    search_fields = ("=lead__email",)  # Only turns the search box on; see below.
+    search_help_text = "A lead's exact email address, or part of their name."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(lead_id__in=lead_ids_matching(search_term)), False
+
+
+def upper(value: str) -> str:
+    return value.upper()
+
+
+def lower(value: str) -> str:
+    return value.lower()
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+class AccountForm(forms.ModelForm):
+    tech_stack = ListField(help_text="Technologies the company uses, separated by commas.")
+
+    class Meta:
+        model = Account
+        fields = (
+            "name",
+            "domain",
+            "owner",
+            "is_customer",
+            "is_competitor",
+            "industry",
+            "employee_count",
+            "annual_revenue",
+            "country",
+            "state",
+            "region",
+            "funding_stage",
+            "tech_stack",
+            "salesforce_id",
+            "attributes",
+        )
+
+
+class StakeholderInline(admin.TabularInline):
+    model = Stakeholder
+    fields = ("name", "email", "title", "committee_role", "role_inferred", "lead")
+    autocomplete_fields = ("lead",)
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Stakeholder]:
+        return super().get_queryset(request).select_related("lead")
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
+    list_display = (
+        "name",
+        "domain",
+        "industry",
+        "employee_count",
+        "region",
+        "country",
+        "is_customer",
+        "is_competitor",
+        "owner",
+        "lead_count",
+    )
+    list_select_related = ("owner",)
+    list_filter = ("region", "is_customer", "is_competitor", "funding_stage", "industry")
+    search_fields = ("name", "domain", "=salesforce_id")
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (StakeholderInline,)
+    fieldsets = (
+        (None, {"fields": ("name", "domain", "owner", "is_customer", "is_competitor")}),
+        (
+            "Firmographics",
+            {
+                "fields": (
+                    "industry",
+                    ("employee_count", "annual_revenue"),
+                    ("country", "state", "region"),
+                    "funding_stage",
+                    "tech_stack",
+                )
+            },
+        ),
+        ("CRM", {"fields": ("salesforce_id", "attributes", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        # A correlated subquery is evaluated for the page's rows only, where a JOIN with
+        # GROUP BY would aggregate every lead first.
+        leads = (
+            Lead.objects.filter(account=OuterRef("pk"))
+            .order_by()
+            .values("account")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(_lead_count=Subquery(leads))
+
+    @admin.display(description="leads", ordering="_lead_count")
+    def lead_count(self, obj: Account) -> int:
+        return getattr(obj, "_lead_count", None) or 0
+
+
+@admin.register(Lead)
+class LeadAdmin(BigTableAdmin):
+    list_display = (
+        "email",
+        "name",
+        "title",
+        "account",
+        "status",
+        "source",
+        "owner",
+        "created_at",
+    )
+    list_select_related = ("account", "owner")
+    list_filter = ("status", "seniority", "department", "created_at")
+    search_fields = ("email", "name", "account__name", "=external_id", "=salesforce_id")
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("account", "owner")
+    readonly_fields = ("created_at", "updated_at", "requalify_requested_at")
+    fieldsets = (
+        (
+            "Person",
+            {
+                "fields": (
+                    "email",
+                    "name",
+                    "title",
+                    ("seniority", "department"),
+                    ("country", "state", "language"),
+                )
+            },
+        ),
+        (
+            "CRM",
+            {"fields": ("account", "owner", "status", "source", "external_id", "salesforce_id")},
+        ),
+        ("Outcome", {"fields": ("converted_at", "closed_at")}),
+        (
+            "Custom data",
+            {"classes": ("collapse",), "fields": ("attributes", "outcome_attributes")},
+        ),
+        ("History", {"fields": ("created_at", "updated_at", "requalify_requested_at")}),
+    )
+
+
+@admin.register(Stakeholder)
+class StakeholderAdmin(BigTableAdmin):
+    list_display = ("__str__", "account", "title", "committee_role", "role_inferred", "lead")
+    list_select_related = ("account", "lead")
+    list_filter = ("committee_role", "role_inferred")
+    search_fields = ("name", "email", "account__name", "=account__domain")
+    autocomplete_fields = ("account", "lead")
+    readonly_fields = ("created_at",)
+    ordering = ("-pk",)
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(BigTableAdmin):
+    list_display = (
+        "occurred_at",
+        "kind",
+        "page_category",
+        "form_type",
+        "duration_seconds",
+        "lead",
+        "account",
+        "short_url",
+    )
+    list_select_related = ("lead", "account")
+    list_filter = ("kind", "page_category", "form_type")
+    search_fields = ("=external_id", "=lead__email")
+    search_help_text = "Exact external id, or a lead's exact email address."
+    raw_id_fields = ("lead", "account")
+    readonly_fields = ("created_at",)
+    # Tracked URLs are https; this is also Django 6's default, and says so now.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Newest rows first by primary key: there is no index on occurred_at alone, and sorting
+    # millions of rows on every visit would take seconds. The same reason rules out
+    # date_hierarchy, whose first step is MIN/MAX over the whole table.
+    ordering = ("-pk",)
+    fieldsets = (
+        (None, {"fields": ("lead", "account", "kind", "occurred_at", "external_id")}),
+        ("Detail", {"fields": ("url", "page_category", "duration_seconds", "form_type", "text")}),
+        ("Raw", {"classes": ("collapse",), "fields": ("properties", "created_at")}),
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Touchpoint], search_term: str
+    ) -> tuple[QuerySet[Touchpoint], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # Plain equality on stored-normalised values so that indexes answer: the admin's own
+        # `=` lookup is case-insensitive, and an OR across the join to leads would read every
+        # touchpoint. The lead is looked up first; then both branches are index scans.
+        lead_ids = list(Lead.objects.filter(email=term.lower()).values_list("pk", flat=True))
+        return queryset.filter(Q(external_id=term) | Q(lead_id__in=lead_ids)), False
+
+    @admin.display(description="URL")
+    def short_url(self, obj: Touchpoint) -> str:
+        return obj.url if len(obj.url) <= 60 else f"{obj.url[:57]}…"
+
+
+@admin.register(IntentSignal)
+class IntentSignalAdmin(BigTableAdmin):
+    list_display = ("topic", "account", "surge_score", "observed_at", "source")
+    list_select_related = ("account",)
+    list_filter = ("observed_at",)
+    search_fields = ("topic", "account__name", "=account__domain")
+    autocomplete_fields = ("account",)
+    ordering = ("-pk",)
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(BigTableAdmin):
+    list_display = ("title", "kind", "account", "occurred_at", "source")
+    list_select_related = ("account",)
+    list_filter = ("kind", "occurred_at")
+    search_fields = ("title", "account__name", "=account__domain")
+    autocomplete_fields = ("account",)
+    ordering = ("-pk",)
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(BigTableAdmin):
+    list_display = (
+        "__str__",
+        "account",
+        "lead",
+        "stage",
+        "amount",
+        "is_closed",
+        "is_won",
+        "created_at",
+        "closed_at",
+    )
+    list_select_related = ("account", "lead")
+    list_filter = ("stage", "is_closed", "is_won", "created_at")
+    search_fields = ("name", "account__name", "=lead__email", "=salesforce_id")
+    autocomplete_fields = ("account", "lead")
+    ordering = ("-pk",)

@@ -1,0 +1,89 @@
+"""Writes owned by the web front: the demo logins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from dashboards.roles import REVOPS, SALES_MANAGER, SDR, STAFF_ROLES, roles_ensure
+from routing.models import RepRole, SalesRep
+
+DEMO_PASSWORD = "leadqual-demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class _DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str  # a group name, or "" for the superuser
+    is_superuser: bool = False
+
+
+_DEMO_USERS: tuple[_DemoUser, ...] = (
+    _DemoUser("sdr", "Sam", "Rivera", SDR),
+    _DemoUser("manager", "Morgan", "Lee", SALES_MANAGER),
+    _DemoUser("revops", "Riley", "Chen", REVOPS),
+    _DemoUser("admin", "Alex", "Admin", "", is_superuser=True),
+)
+
+
+def _demo_user_ensure(*, spec: _DemoUser, groups: dict[str, Group]) -> User:
+    user, created = User.objects.get_or_create(username=spec.username)
+    wanted = {
+        "first_name": spec.first_name,
+        "last_name": spec.last_name,
+        "email": f"{spec.username}@leadqual.example",
+        "is_active": True,
+        "is_staff": spec.is_superuser or spec.role in STAFF_ROLES,
+        "is_superuser": spec.is_superuser,
+    }
+    changed = [field for field, value in wanted.items() if getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, wanted[field])
+    # Re-hashing an unchanged password would end the demo users' open sessions on every
+    # `make demo`, so the hash is only replaced when the password no longer matches.
+    if created or not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        changed.append("password")
+    if created:
+        user.save()
+    elif changed:
+        user.save(update_fields=changed)
+    user.groups.set([groups[spec.role]] if spec.role else [])
+    return user
+
+
+def demo_users_ensure() -> list[DemoLogin]:
+    """One login per role plus a superuser, all with the demo password. Safe to run again."""
+    roles_ensure()
+    with transaction.atomic():
+        groups = {
+            group.name: group
+            for group in Group.objects.filter(name__in=[SDR, SALES_MANAGER, REVOPS])
+        }
+        logins = []
+        for spec in _DEMO_USERS:
+            user = _demo_user_ensure(spec=spec, groups=groups)
+            if spec.role == SDR:
+                # The SDR works a queue, and only users with a rep profile can receive leads.
+                SalesRep.objects.get_or_create(user=user, defaults={"role": RepRole.SDR})
+            logins.append(
+                DemoLogin(
+                    username=spec.username,
+                    password=DEMO_PASSWORD,
+                    role=spec.role or "Superuser",
+                    full_name=user.get_full_name(),
+                )
+            )
+    return logins
