@@ -12,22 +12,6 @@ from leadqual.progress import ProgressBar
 _SHARES = ", ".join(f"{PERSONA_LABELS[p]} {share:.0%}" for p, share in PERSONA_SHARES.items())
 
 
-class _Stream:
-    """The command's stdout for the progress bar: no newline added to a redrawn line."""
-
-    def __init__(self, command: BaseCommand) -> None:
-        self._out = command.stdout
-
-    def write(self, text: str) -> None:
-        self._out.write(text, ending="")
-
-    def flush(self) -> None:
-        self._out.flush()
-
-    def isatty(self) -> bool:
-        return bool(self._out.isatty())
-
-
 class Command(BaseCommand):
     help = (
         "Load a realistic synthetic demo world: accounts with buying committees, leads with "
@@ -68,7 +52,7 @@ class Command(BaseCommand):
                     f"--anchor must be a date as YYYY-MM-DD (got {options['anchor']!r})."
                 ) from None
 
-        bar = ProgressBar(_Stream(self), total=1, label="Demo world")
+        bar = ProgressBar(self.stdout, total=1, label="Demo world")
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.label = f"{stage:<28}"
