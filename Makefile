@@ -4,7 +4,7 @@
 # Variables (override on the command line or in the environment):
 #   PYTHON      interpreter that creates the virtual environment (3.11+)     default: python3
 #   VENV        where the virtual environment lives                          default: .venv
-#   DEMO_LEADS  leads in the demo world                                      default: 5000
+#   DEMO_LEADS  leads in the demo world                                      default: 20000
 #   DEMO_SEED   seed of the demo world (same seed, same world)               default: 42
 #   PYTEST_ARGS extra pytest arguments, e.g. PYTEST_ARGS="-k matching -x"
 #
@@ -14,7 +14,7 @@
 
 PYTHON ?= python3
 VENV ?= .venv
-DEMO_LEADS ?= 5000
+DEMO_LEADS ?= 20000
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
@@ -55,11 +55,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install (again only when pyproject.toml changed)
 venv: install
 
-demo: $(STAMP) ## install, migrate, load the demo world, create the demo users and serve on :8000
+demo: $(STAMP) ## install, migrate, load the demo world, train, qualify, create the demo users, serve on :8000
 	@echo "==> migrating the database"
 	$(DEV_ENV) $(VPY) manage.py migrate --no-input
 	@echo "==> loading the demo world ($(DEMO_LEADS) leads, seed $(DEMO_SEED))"
 	$(DEV_ENV) $(VPY) manage.py generate_demo_data --leads $(DEMO_LEADS) --seed $(DEMO_SEED)
+	@echo "==> training the first model (skipped when one is active)"
+	$(DEV_ENV) $(VPY) manage.py train_model --if-missing
+	@echo "==> qualifying the leads that have no assessment yet"
+	$(DEV_ENV) $(VPY) manage.py qualify_leads --unqualified
 	@echo "==> creating the demo users"
 	$(DEV_ENV) $(VPY) manage.py create_demo_users
 	@$(MAKE) --no-print-directory serve

@@ -99,6 +99,27 @@ def content_summary(frames: FeatureFrames) -> dict[int, list[dict[str, Any]]]:
     return summary
 
 
+def _top_contributions(
+    contributions: pd.DataFrame | None, index: pd.Index
+) -> dict[int, dict[str, float]]:
+    """The strongest contributions of each lead, found for all rows at once."""
+    if contributions is None or contributions.empty:
+        return {}
+    frame = contributions.drop(columns=["bias"], errors="ignore")
+    values = frame.to_numpy(dtype=float)
+    names = np.asarray(frame.columns, dtype=object)
+    keep = min(STORED_CONTRIBUTIONS, values.shape[1])
+    top = np.argpartition(-np.abs(values), keep - 1, axis=1)[:, :keep]
+    picked = np.take_along_axis(values, top, axis=1)
+    out: dict[int, dict[str, float]] = {}
+    for position, lead_id in enumerate(index):
+        order = np.argsort(-np.abs(picked[position]))
+        out[int(lead_id)] = {
+            str(names[top[position, j]]): round(float(picked[position, j]), 4) for j in order
+        }
+    return out
+
+
 def _segment(log_employees: float) -> str:
     if math.isnan(log_employees):
         return "Commercial"
@@ -177,62 +198,60 @@ def assess(
     feature_records = features.to_dict("index")
     factor_records = fit.factors.to_dict("index")
     fit_records = fit.scores.to_dict("index")
-    contribution_rows = (
-        contributions.drop(columns=["bias"], errors="ignore") if contributions is not None else None
+    lead_records = lead_fields[["name", "title", "email"]].fillna("").to_dict("index")
+    rule_records = rules[rules["category"] != ""].to_dict("index")
+    hit_facts = facts.loc[list(rule_records)].to_dict("index") if rule_records else {}
+    stored = _top_contributions(contributions, features.index)
+    points_arr = results["point_score"].to_numpy()
+    timeline_arr = (
+        results[["timeline_low", "timeline_high"]].to_numpy() if timeline is not None else None
     )
-    stored: dict[int, dict[str, float]] = {}
+    deal_arr = results[["deal_low", "deal_high"]].to_numpy() if deal is not None else None
+    version_id = models.conversion_version_id if models.ready else None
     brief_map: dict[int, dict[str, Any]] = {}
+    # One pass over plain dicts and arrays: per-row pandas indexing would cost more than
+    # all the vectorised work above.
     for position, lead_id in enumerate(features.index):
+        key = int(lead_id)
         row = feature_records[lead_id]
-        lead_row = lead_fields.loc[lead_id]
-        picked: dict[str, float] = {}
-        if contribution_rows is not None:
-            values = contribution_rows.iloc[position]
-            top = values.abs().nlargest(STORED_CONTRIBUTIONS).index
-            picked = {str(k): round(float(values[k]), 4) for k in top}
-        stored[int(lead_id)] = picked
-        category = rules.at[lead_id, "category"]
+        hit = rule_records.get(lead_id)
         rule = None
-        if category:
+        if hit is not None:
             rule = {
-                "reason_code": rules.at[lead_id, "reason_code"],
-                "category": category,
-                "rule": rules.at[lead_id, "rule_name"],
-                "action": rules.at[lead_id, "action"],
-                "needs_review": bool(rules.at[lead_id, "needs_review"]),
-                "evidence": rule_evidence(category, {**row, **facts.loc[lead_id].to_dict()}),
+                "reason_code": hit["reason_code"],
+                "category": hit["category"],
+                "rule": hit["rule_name"],
+                "action": hit["action"],
+                "needs_review": bool(hit["needs_review"]),
+                "evidence": rule_evidence(hit["category"], hit_facts[lead_id]),
             }
         timeline_range = (
-            (int(results.at[lead_id, "timeline_low"]), int(results.at[lead_id, "timeline_high"]))
-            if timeline is not None
+            (int(timeline_arr[position, 0]), int(timeline_arr[position, 1]))
+            if timeline_arr is not None
             else None
         )
         deal_range = (
-            (float(results.at[lead_id, "deal_low"]), float(results.at[lead_id, "deal_high"]))
-            if deal is not None
+            (float(deal_arr[position, 0]), float(deal_arr[position, 1]))
+            if deal_arr is not None
             else None
         )
-        brief_map[int(lead_id)] = briefs.build_brief(
-            lead={
-                "name": str(lead_row.get("name") or ""),
-                "title": str(lead_row.get("title") or ""),
-                "email": str(lead_row.get("email") or ""),
-            },
+        brief_map[key] = briefs.build_brief(
+            lead={k: str(v) for k, v in lead_records[lead_id].items()},
             row=row,
             tier=str(tier[position]),
             confidence=str(confidence[position]),
             probability=float(probability[position]),
             thresholds=thresholds,
-            point_score=int(results.at[lead_id, "point_score"]),
+            point_score=int(points_arr[position]),
             point_threshold=config.point_threshold,
             fit_scores=fit_records[lead_id],
             fit_factors=factor_records[lead_id],
             rule=rule,
-            contributions=picked,
-            content=content.get(int(lead_id), []),
+            contributions=stored.get(key, {}),
+            content=content.get(key, []),
             timeline=timeline_range,
             deal_size=deal_range,
-            model_version_id=models.conversion_version_id if models.ready else None,
+            model_version_id=version_id,
             segment=_segment(float(row.get("log_employees", math.nan))),
         )
     results["recommended_action"] = [brief_map[int(i)]["recommended_action"] for i in results.index]

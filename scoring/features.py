@@ -200,9 +200,8 @@ def _touchpoint_features(
     # Did the path move from educational to evaluation content? Compare where the evaluation
     # touches sit in time against the top-funnel ones (both as fractions of the lead's span).
     span = (ages["max"] - ages["min"]).reindex(tp["lead_id"]).to_numpy()
-    position = np.where(
-        span > 0, (ages["max"].reindex(tp["lead_id"]).to_numpy() - tp["age"].to_numpy()) / span, 1.0
-    )
+    elapsed = ages["max"].reindex(tp["lead_id"]).to_numpy() - tp["age"].to_numpy()
+    position = np.divide(elapsed, span, out=np.ones_like(elapsed), where=span > 0)
     pos = pd.DataFrame(
         {
             "lead_id": tp["lead_id"].to_numpy(),

@@ -283,7 +283,11 @@ class ScoringSettings(models.Model):
     # Used as-is in fixed mode; in capacity mode recomputed from the score distribution so that
     # the expected weekly Sales Ready volume matches the reps' weekly capacity.
     sales_ready_threshold = models.FloatField(default=0.5)
-    nurture_threshold = models.FloatField(default=0.1)
+    # Below this the lead goes to the low-priority pool (passive monitoring), above it nurture.
+    nurture_threshold = models.FloatField(default=0.03)
+    # Capacity mode never sets the Sales Ready bar below this: spare rep capacity is no reason
+    # to route leads that will not convert (the seed's accuracy target is 30-50%).
+    min_sales_ready_probability = models.FloatField(default=0.3)
     capacity_leads_per_week = models.PositiveIntegerField(
         null=True, blank=True, help_text="Override of the reps' summed weekly capacity."
     )

@@ -194,6 +194,11 @@ def lead_ids_for_qualification(*, since: datetime | None = None) -> list[int]:
     return list(queryset.order_by("pk").values_list("pk", flat=True).distinct())
 
 
+def lead_ids_unqualified() -> list[int]:
+    current = Qualification.objects.filter(is_current=True).values("lead_id")
+    return list(Lead.objects.exclude(pk__in=current).order_by("pk").values_list("pk", flat=True))
+
+
 def lead_ids_created_since(*, since: datetime) -> list[int]:
     return list(
         Lead.objects.filter(created_at__gte=since).order_by("pk").values_list("pk", flat=True)

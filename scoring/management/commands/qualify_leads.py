@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.dateparse import parse_datetime
+
+from leadqual.progress import ProgressBar
+from scoring import selectors, services
+
+
+def _since(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise CommandError(
+                f"--since {value!r} is not a date or time; use e.g. 2026-11-01 or "
+                "2026-11-01T08:00:00+00:00."
+            ) from None
+    if parsed.tzinfo is None:
+        raise CommandError(f"--since {value!r} needs a time zone, e.g. 2026-11-01T00:00:00+00:00.")
+    return parsed
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-qualify leads: features, fit, rules, model, tier and brief, stored as a new current "
+        "Qualification for each lead. Chunked; each chunk is written atomically."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        group = parser.add_mutually_exclusive_group(required=True)
+        group.add_argument("--all", action="store_true", help="Every lead in the database.")
+        group.add_argument(
+            "--unqualified", action="store_true", help="Only leads with no assessment yet."
+        )
+        group.add_argument(
+            "--since",
+            type=str,
+            help="Leads updated or with new touchpoints since this ISO time (with time zone).",
+        )
+        parser.add_argument("--chunk-size", type=int, default=services.DEFAULT_CHUNK)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1.")
+        if options["unqualified"]:
+            ids = selectors.lead_ids_unqualified()
+        else:
+            since = None if options["all"] else _since(options["since"])
+            ids = selectors.lead_ids_for_qualification(since=since)
+        if not ids:
+            self.stdout.write("No leads to qualify.")
+            return
+        bar = ProgressBar(self.stdout, len(ids), "Qualifying")
+        result = services.leads_qualify(
+            lead_ids=ids, chunk_size=options["chunk_size"], progress=bar.update
+        )
+        bar.finish(f"Qualified {result.leads:,} leads")
+        for tier, count in sorted(result.tiers.items()):
+            self.stdout.write(f"  {tier:<12} {count:>8,}")
+        rate = result.leads / result.seconds if result.seconds else 0.0
+        self.stdout.write(f"{rate:,.0f} leads/s")
