@@ -283,6 +283,7 @@ def model_train(
     params: ConversionParams | None = None,
     activate: str = "auto",
     progress: Callable[[str], None] | None = None,
+    progress_rows: Progress | None = None,
 ) -> TrainResult:
     """Train a conversion model (and range models) on the labelled history; register it.
 
@@ -294,7 +295,7 @@ def model_train(
     settings_row = ScoringSettings.load()
     config = engine_config(scoring_settings=settings_row)
     say("Building the training set")
-    data = training_set(config=config)
+    data = training_set(config=config, progress=progress_rows)
     say(f"Training on {len(data.y)} leads ({int(data.y.sum())} converted)")
     model = train_conversion_model(
         data.X,

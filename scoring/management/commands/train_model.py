@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from leadqual.progress import ProgressBar
 from scoring import selectors, services
 from scoring.ml.conversion import ConversionParams, NotEnoughData
 from scoring.models import ModelKind
@@ -51,11 +52,13 @@ class Command(BaseCommand):
             if not as_json:
                 self.stdout.write(f"… {message}")
 
+        bar = None if as_json else ProgressBar(self.stdout, 0, "Computing features")
         try:
             result = services.model_train(
                 params=ConversionParams(seed=options["seed"]),
                 activate=options["activate"],
                 progress=say,
+                progress_rows=bar.update if bar else None,
             )
         except NotEnoughData as exc:
             raise CommandError(f"Not enough data to train: {exc}") from exc
