@@ -7,17 +7,32 @@ versions come from training: both are read here, never typed in.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Length
-from django.http import HttpRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
     LeadAdmin,
@@ -27,16 +42,21 @@ from accounts.admin import (
     upper,
 )
 from accounts.models import Department, FundingStage, Lead, Region, Seniority
+from scoring import selectors, services
 from scoring.models import (
     DisqualificationRule,
     Feedback,
     IdealCustomerProfile,
+    ModelKind,
+    ModelStatus,
     ModelVersion,
     PointRule,
     Qualification,
     ScoringSettings,
     Tier,
 )
+from scoring.rules import RuleSpec
+from scoring.services import DryRunReport
 
 
 def pretty_json(value: Any) -> SafeString:
@@ -115,7 +135,27 @@ admin.site.register(Lead, QualifiedLeadAdmin)
 # --- configuration -------------------------------------------------------------------------
 
 
-class IdealCustomerProfileForm(forms.ModelForm):
+class OneActiveProfileMixin(forms.ModelForm):
+    """At most one profile is active (icp_one_active): say so on the field, not as a 500 or
+    as the bare constraint name."""
+
+    def clean_is_active(self) -> bool:
+        is_active = bool(self.cleaned_data.get("is_active"))
+        if is_active:
+            other = (
+                IdealCustomerProfile.objects.filter(is_active=True)
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            if other is not None:
+                raise forms.ValidationError(
+                    f"“{other}” is the active profile and only one can be: "
+                    "save it as inactive first, then activate this one."
+                )
+        return is_active
+
+
+class IdealCustomerProfileForm(OneActiveProfileMixin):
     industries = ListField()
     countries = ListField(normalise=upper, help_text="ISO codes separated by commas; empty: any.")
     regions = choice_list_field(Region.choices)
@@ -154,11 +194,19 @@ class IdealCustomerProfileForm(forms.ModelForm):
 class IdealCustomerProfileAdmin(admin.ModelAdmin):
     form = IdealCustomerProfileForm
     list_display = ("name", "is_active", "industries", "employees", "regions", "updated_at")
+    list_display_links = ("name",)
+    list_editable = ("is_active",)
     list_filter = ("is_active",)
     search_fields = ("name",)
     readonly_fields = ("updated_at",)
     fieldsets = (
-        (None, {"fields": ("name", "is_active")}),
+        (
+            None,
+            {
+                "fields": ("name", "is_active"),
+                "description": "Fit scores are measured against the one active profile.",
+            },
+        ),
         (
             "Company",
             {
@@ -176,6 +224,11 @@ class IdealCustomerProfileAdmin(admin.ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
 
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        # The list's own form, not `form`: it must carry the one-active check to the checkbox.
+        kwargs.setdefault("form", OneActiveProfileMixin)
+        return super().get_changelist_form(request, **kwargs)
+
     @admin.display(description="employees")
     def employees(self, obj: IdealCustomerProfile) -> str:
         low, high = obj.min_employees, obj.max_employees
@@ -184,8 +237,153 @@ class IdealCustomerProfileAdmin(admin.ModelAdmin):
         return f"{low:,}+" if low is not None else "any"
 
 
+# --- disqualification rules and their dry run ------------------------------------------------
+
+DRY_RUN = "_dry_run"
+DRY_RUN_DAYS = "dry_run_days"
+DRY_RUN_DEFAULT_DAYS = 30
+DRY_RUN_MAX_DAYS = 365
+
+
+class DryRunDaysForm(forms.Form):
+    dry_run_days = forms.IntegerField(
+        label="Leads of the last",
+        required=False,
+        min_value=1,
+        max_value=DRY_RUN_MAX_DAYS,
+        # Text, not a number input: a browser would refuse to submit the whole rule form (the
+        # Save button included) over a bad value here, where the server explains it instead.
+        widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric", "placeholder": "30"}),
+        help_text=f"days (1 to {DRY_RUN_MAX_DAYS})",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It sits in a row of buttons: "Leads of the last [30] days", no colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def for_request(cls, request: HttpRequest) -> DryRunDaysForm:
+        """Bound to the POSTed days, or to ?dry_run_days= on a link; empty means the default."""
+        value = request.POST.get(DRY_RUN_DAYS, request.GET.get(DRY_RUN_DAYS, ""))
+        return cls({DRY_RUN_DAYS: value})
+
+    def error_outcome(self) -> dict[str, Any] | None:
+        """The report panel's stand-in when the days are invalid, so the page says why at the
+        top and not only beside the field at the bottom."""
+        errors = self.errors.get(DRY_RUN_DAYS)
+        if not errors:
+            return None
+        return {"title": "Dry run not run", "error": f"Days: {' '.join(map(str, errors))}"}
+
+    @property
+    def days(self) -> int:
+        value = self.cleaned_data.get(DRY_RUN_DAYS)
+        return int(value) if value is not None else DRY_RUN_DEFAULT_DAYS
+
+
+def rule_spec(rule: DisqualificationRule) -> RuleSpec:
+    """The engine's view of a rule row, saved or not (the same fields as `rules_active`)."""
+    return RuleSpec(
+        reason_code=rule.reason_code,
+        name=rule.name,
+        category=rule.category,
+        action=rule.action,
+        priority=rule.priority,
+        parameters=dict(rule.parameters or {}),
+    )
+
+
+def rules_with_edit(*, edited: DisqualificationRule, replaces: str | None) -> list[RuleSpec]:
+    """The active rules as they would be if `edited` were saved in place of the rule whose
+    reason code was `replaces` (None: a new rule); an inactive edit leaves the set."""
+    rules = [spec for spec in selectors.rules_active() if spec.reason_code != replaces]
+    if edited.is_active:
+        rules.append(rule_spec(edited))
+    return rules
+
+
+def _tier_label(value: Any) -> str:
+    return str(Tier(value).label) if value in Tier.values else str(value)
+
+
+def dry_run_context(
+    report: DryRunReport, *, extra_names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The report shaped for `admin/scoring/dry_run_report.html`."""
+    names = dict(DisqualificationRule.objects.values_list("reason_code", "name"))
+    names.update(extra_names or {})
+    transitions = []
+    for key, count in report.transitions.items():
+        before, _, after = key.partition(" → ")
+        transitions.append(
+            {"before": _tier_label(before), "after": _tier_label(after), "count": count}
+        )
+    by_reason = [
+        {"code": code, "name": names.get(code, ""), "count": count}
+        for code, count in report.by_reason.items()
+    ]
+    examples = [
+        {
+            **example,
+            "url": reverse("admin:accounts_lead_change", args=[example["lead_id"]]),
+            "before_label": _tier_label(example["before"]),
+            "after_label": _tier_label(example["after"]),
+        }
+        for example in report.examples
+    ]
+    return {
+        "report": report,
+        "unchanged": report.leads - report.changed,
+        "transitions": transitions,
+        "by_reason": by_reason,
+        "examples": examples,
+    }
+
+
+def dry_run(
+    *, rules: list[RuleSpec], days: int, extra_names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run the dry run for the admin: the report's context, or the error that stopped it."""
+    try:
+        report = services.rules_dry_run(rules=rules, days=days)
+    except (ValueError, TypeError, KeyError, re.error) as exc:
+        # A rule's parameters are free JSON; a dry run is where a bad one should show up,
+        # before it is saved and breaks qualification.
+        return {"error": f"The rules could not be evaluated: {exc}"}
+    return dry_run_context(report, extra_names=extra_names)
+
+
+class DisqualificationRuleForm(forms.ModelForm):
+    class Meta:
+        model = DisqualificationRule
+        fields = (
+            "name",
+            "category",
+            "reason_code",
+            "action",
+            "priority",
+            "is_active",
+            "parameters",
+            "description",
+        )
+
+    def clean_parameters(self) -> dict[str, Any]:
+        # The engine reads the parameters as a mapping; any other JSON would break every
+        # qualification, not just this rule.
+        value = self.cleaned_data.get("parameters")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError(
+                'A JSON object of settings, e.g. {"domains": ["rival.com"]}; use {} for none.'
+            )
+        return value
+
+
 @admin.register(DisqualificationRule)
 class DisqualificationRuleAdmin(admin.ModelAdmin):
+    form = DisqualificationRuleForm
     list_display = (
         "priority",
         "name",
@@ -200,6 +398,7 @@ class DisqualificationRuleAdmin(admin.ModelAdmin):
     list_filter = ("category", "action", "is_active")
     search_fields = ("name", "reason_code", "description")
     readonly_fields = ("updated_at",)
+    actions = ("dry_run_disable",)
     fieldsets = (
         (None, {"fields": ("name", "category", "reason_code", "action", "priority", "is_active")}),
         (
@@ -215,17 +414,253 @@ class DisqualificationRuleAdmin(admin.ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
 
+    @method_decorator(csrf_protect)
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and DRY_RUN in request.POST:
+            return self._dry_run_changeform(request, object_id, form_url, extra_context)
+        days_form = DryRunDaysForm.for_request(request)
+        if not days_form.is_valid():
+            days_form = DryRunDaysForm({DRY_RUN_DAYS: ""})
+        return super().changeform_view(
+            request, object_id, form_url, {**(extra_context or {}), "dry_run_days_form": days_form}
+        )
+
+    def _dry_run_changeform(
+        self,
+        request: HttpRequest,
+        object_id: str | None,
+        form_url: str,
+        extra_context: dict[str, Any] | None,
+    ) -> HttpResponse:
+        """Validate the form as Save would, replay the rules with the edit, save nothing.
+
+        Follows ModelAdmin._changeform_view up to the save, then renders the same page with
+        the report above the form.
+        """
+        add = object_id is None
+        obj: DisqualificationRule | None = None
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        # Validation writes the edit into the instance: read the saved values first.
+        replaces = obj.reason_code if obj is not None else None
+        subtitle = str(obj) if obj is not None else None
+
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(
+            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
+        )
+        form = form_class(request.POST, request.FILES, instance=obj)
+        days_form = DryRunDaysForm.for_request(request)
+        outcome: dict[str, Any] | None = None
+        rule_valid = form.is_valid()
+        if not days_form.is_valid():
+            outcome = days_form.error_outcome()
+        elif rule_valid:
+            edited: DisqualificationRule = form.instance
+            outcome = dry_run(
+                rules=rules_with_edit(edited=edited, replaces=replaces),
+                days=days_form.days,
+                extra_names={edited.reason_code: edited.name},
+            )
+            outcome["title"] = f"Dry run of this {'new ' if add else ''}rule" + (
+                "" if edited.is_active else " (inactive: it leaves the rule set)"
+            )
+
+        fieldset_list: list[Any] = list(fieldsets)
+        admin_form = helpers.AdminForm(
+            form,
+            fieldset_list,
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ("Add %s" if add else "Change %s") % self.opts.verbose_name,
+            "subtitle": subtitle,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "dry_run_days_form": days_form,
+            "dry_run": outcome,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(
+            request, context, add=add, change=not add, obj=obj, form_url=form_url
+        )
+
+    @admin.action(description="Dry run: disable the selected rules", permissions=["change"])
+    def dry_run_disable(
+        self, request: HttpRequest, queryset: QuerySet[DisqualificationRule]
+    ) -> TemplateResponse:
+        selected = list(queryset.order_by("priority", "name"))
+        days_form = DryRunDaysForm.for_request(request)
+        outcome = days_form.error_outcome()
+        if days_form.is_valid():
+            codes = {rule.reason_code for rule in selected}
+            outcome = dry_run(
+                rules=[spec for spec in selectors.rules_active() if spec.reason_code not in codes],
+                days=days_form.days,
+            )
+            outcome["title"] = f"Dry run: disable {len(selected)} rule(s)"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Dry run: disable the selected rules",
+            "subtitle": None,
+            "opts": self.opts,
+            "selected": selected,
+            "already_inactive": sum(not rule.is_active for rule in selected),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "dry_run_days_form": days_form,
+            "dry_run": outcome,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/scoring/disqualificationrule/dry_run_disable.html", context
+        )
+
 
 @admin.register(PointRule)
 class PointRuleAdmin(admin.ModelAdmin):
     list_display = ("name", "signal", "value", "points", "max_times", "is_active")
+    list_display_links = ("name",)
     list_editable = ("points", "max_times", "is_active")
     list_filter = ("signal", "is_active")
     search_fields = ("name", "value")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("name", ("signal", "value"), ("points", "max_times"), "is_active"),
+                "description": (
+                    "The traditional point score, kept beside the AI decision so the dashboards "
+                    "can show the lift over it. A lead at the routing threshold (Scoring "
+                    "settings) would be routed by points alone."
+                ),
+            },
+        ),
+    )
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def _probability_field(label: str, help_text: str) -> forms.FloatField:
+    return forms.FloatField(
+        label=label,
+        min_value=0.0,
+        max_value=1.0,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "any", "class": "vIntegerField"}),
+    )
+
+
+class ScoringSettingsForm(forms.ModelForm):
+    sales_ready_threshold = _probability_field(
+        "Sales Ready threshold",
+        "Conversion probability (0 to 1) at or above which a lead is Sales Ready. Capacity mode "
+        "recomputes it after every model activation; fixed mode uses it as typed.",
+    )
+    nurture_threshold = _probability_field(
+        "Nurture threshold",
+        "Below this probability a lead goes to the low-priority pool (passive monitoring); "
+        "from it up to the Sales Ready threshold, to nurture. At most the Sales Ready threshold.",
+    )
+    min_sales_ready_probability = _probability_field(
+        "Lowest Sales Ready threshold",
+        "Capacity mode never sets the Sales Ready threshold below this: spare rep capacity is "
+        "no reason to route leads that will not convert.",
+    )
+
+    class Meta:
+        model = ScoringSettings
+        fields = (
+            "threshold_mode",
+            "sales_ready_threshold",
+            "nurture_threshold",
+            "min_sales_ready_probability",
+            "capacity_leads_per_week",
+            "min_outcomes_for_model",
+            "recency_half_life_days",
+            "point_route_threshold",
+            "review_min_committee_people",
+        )
+        labels = {
+            "threshold_mode": "Thresholds",
+            "capacity_leads_per_week": "Capacity override (leads per week)",
+            "min_outcomes_for_model": "Outcomes needed before the model decides",
+            "recency_half_life_days": "Recency half-life (days)",
+            "point_route_threshold": "Point score routing threshold",
+            "review_min_committee_people": "Review: buying committee size",
+        }
+        help_texts = {
+            "threshold_mode": (
+                "From rep capacity: the Sales Ready bar is set so the expected weekly Sales Ready "
+                "volume matches what the reps can work. Fixed: RevOps sets both thresholds."
+            ),
+            "capacity_leads_per_week": (
+                "Used instead of the reps' summed weekly capacity in capacity mode; empty: sum "
+                "the reps' capacities."
+            ),
+            "min_outcomes_for_model": (
+                "Below this many leads with a known outcome (converted or closed), qualification "
+                "runs on rules, fit and intent priors, and every brief says “not enough data "
+                "yet”."
+            ),
+            "recency_half_life_days": (
+                "An activity this many days old counts half as much as one today."
+            ),
+            "point_route_threshold": (
+                "The traditional score at which a lead would be routed (the seed's 100 points); "
+                "kept to measure the model's lift over it."
+            ),
+            "review_min_committee_people": (
+                "A lead caught by a disqualifying rule goes to a person instead when at least "
+                "this many people at its account are active and it is evaluating."
+            ),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        sales_ready = cleaned.get("sales_ready_threshold")
+        nurture = cleaned.get("nurture_threshold")
+        if sales_ready is not None and nurture is not None and nurture > sales_ready:
+            # Also a check constraint; as a field error it is explained, not a 500 or a
+            # constraint name.
+            self.add_error(
+                "nurture_threshold",
+                f"Must not be above the Sales Ready threshold ({sales_ready:g}).",
+            )
+        half_life = cleaned.get("recency_half_life_days")
+        if half_life is not None and half_life <= 0:
+            self.add_error("recency_half_life_days", "Must be more than 0 days.")
+        return cleaned
 
 
 @admin.register(ScoringSettings)
 class ScoringSettingsAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it, and it can be neither added twice nor deleted."""
+
+    form = ScoringSettingsForm
     list_display = (
         "__str__",
         "threshold_mode",
@@ -235,6 +670,44 @@ class ScoringSettingsAdmin(admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = ("updated_at",)
+    fieldsets = (
+        (
+            "Tiers",
+            {
+                "fields": (
+                    "threshold_mode",
+                    ("sales_ready_threshold", "nurture_threshold"),
+                    "min_sales_ready_probability",
+                    "capacity_leads_per_week",
+                ),
+                "description": (
+                    "Changes apply from the next qualification of each lead (on new activity, "
+                    "or the scheduled run over the whole database)."
+                ),
+            },
+        ),
+        ("Model", {"fields": ("min_outcomes_for_model",)}),
+        (
+            "Signals and review",
+            {"fields": ("recency_half_life_days", "review_min_committee_people")},
+        ),
+        ("Traditional point score", {"fields": ("point_route_threshold",)}),
+        (None, {"fields": ("updated_at",)}),
+    )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        settings_row = ScoringSettings.load()
+        return HttpResponseRedirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[settings_row.pk],
+                current_app=self.admin_site.name,
+            )
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # One row holds the settings; qualification reads it with ScoringSettings.load().
@@ -247,6 +720,214 @@ class ScoringSettingsAdmin(admin.ModelAdmin):
 # --- model registry ------------------------------------------------------------------------
 
 
+def _number(value: Any, spec: str = ".3f") -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return "—"
+    return format(value, spec)
+
+
+def _share(value: Any) -> str:
+    return _number(value, ".1%")
+
+
+def _times(value: Any) -> str:
+    text = _number(value, ".2f")
+    return f"{text}\N{MULTIPLICATION SIGN}" if text != "—" else text
+
+
+# A constant attribute, never built from data.
+_NUMERIC = mark_safe(' class="num"')
+
+
+def _table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    caption: str = "",
+    numeric: frozenset[int] = frozenset(),
+) -> SafeString:
+    """A small escaped HTML table: every cell goes through format_html. `numeric` holds the
+    indexes of the right-aligned columns."""
+
+    def cells(row: Sequence[Any]) -> SafeString:
+        return format_html_join(
+            "",
+            "<td{}>{}</td>",
+            ((_NUMERIC if i in numeric else "", cell) for i, cell in enumerate(row)),
+        )
+
+    return format_html(
+        '<table class="metrics-table">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        format_html("<caption>{}</caption>", caption) if caption else "",
+        format_html_join(
+            "",
+            "<th{}>{}</th>",
+            ((_NUMERIC if i in numeric else "", h) for i, h in enumerate(head)),
+        ),
+        format_html_join("", "<tr>{}</tr>", ((cells(row),) for row in rows)),
+    )
+
+
+def _holdout_sentence(holdout: Any) -> str:
+    if not isinstance(holdout, dict) or not holdout:
+        return "No holdout: every row trained the model."
+    method = holdout.get("method")
+    how = {
+        "time": "Time-ordered holdout (the newest leads)",
+        "stratified": "Stratified random holdout (the data has no usable dates)",
+    }.get(str(method), "Holdout")
+    rows = holdout.get("rows")
+    parts = [f"{how}: {rows:,} leads" if isinstance(rows, int) else how]
+    if isinstance(holdout.get("positives"), int):
+        parts.append(f"{holdout['positives']:,} converted")
+    if holdout.get("cutoff"):
+        parts.append(f"created from {str(holdout['cutoff'])[:10]}")
+    if isinstance(holdout.get("training_rows"), int):
+        parts.append(f"{holdout['training_rows']:,} trained the model")
+    return ", ".join(parts) + "."
+
+
+def conversion_metrics_html(metrics: dict[str, Any]) -> SafeString:
+    at_capacity = metrics.get("at_capacity") or {}
+    baseline = metrics.get("baseline") or {}
+    baseline_capacity = baseline.get("at_capacity") or {}
+    capacity = at_capacity.get("capacity")
+    top = f"top {_number(capacity, '.0%')}" if capacity is not None else "top slice"
+    if isinstance(at_capacity.get("rows"), int):
+        top += f", {at_capacity['rows']:,} leads"
+    headline = format_html(
+        "<p>{} Base rate {}. At capacity ({}) the model's leads convert <strong>{}</strong> "
+        "as often as the point score's.</p>",
+        _holdout_sentence(metrics.get("holdout")),
+        _share(metrics.get("base_rate")),
+        top,
+        _times(metrics.get("lift_over_baseline_at_capacity")),
+    )
+    summary = _table(
+        ("Holdout metric", "Model", "Point score"),
+        [
+            ("AUC", _number(metrics.get("auc")), _number(metrics.get("baseline_auc"))),
+            (
+                f"Precision at capacity ({top})",
+                _share(at_capacity.get("precision")),
+                _share(baseline_capacity.get("precision")),
+            ),
+            (
+                "Recall at capacity",
+                _share(at_capacity.get("recall")),
+                _share(baseline_capacity.get("recall")),
+            ),
+            (
+                "Lift over the base rate at capacity",
+                _times(at_capacity.get("lift")),
+                _times(baseline_capacity.get("lift")),
+            ),
+            ("Log loss", _number(metrics.get("log_loss"), ".4f"), "—"),
+            ("Brier score", _number(metrics.get("brier"), ".4f"), "—"),
+            ("Expected calibration error", _number(metrics.get("ece"), ".4f"), "—"),
+        ],
+        numeric=frozenset({1, 2}),
+    )
+    parts = [headline, summary]
+    compared = metrics.get("active_on_same_holdout")
+    if isinstance(compared, dict):
+        parts.append(
+            format_html(
+                "<p>The model active at training time (#{}) on the same holdout: AUC {}, "
+                "log loss {}.</p>",
+                compared.get("model_version", "?"),
+                _number(compared.get("auc")),
+                _number(compared.get("log_loss"), ".4f"),
+            )
+        )
+    bins = [b for b in metrics.get("calibration_bins") or [] if isinstance(b, dict)]
+    if bins:
+        parts.append(
+            _table(
+                ("Predicted probability", "Leads", "Mean predicted", "Observed rate"),
+                [
+                    (
+                        f"{_number(b.get('lower'), '.0%')} to {_number(b.get('upper'), '.0%')}",
+                        _number(b.get("count"), ","),
+                        _share(b.get("mean_predicted")),
+                        _share(b.get("observed_rate")),
+                    )
+                    for b in bins
+                ],
+                caption="Calibration: predicted against observed, per probability bin",
+                numeric=frozenset({1, 2, 3}),
+            )
+        )
+    segments = metrics.get("segments") or {}
+    baseline_segments = baseline.get("segments") or {}
+    segment_rows = []
+    for column, levels in segments.items():
+        if not isinstance(levels, dict):
+            continue
+        ordered = sorted(levels.items(), key=lambda kv: -int((kv[1] or {}).get("rows") or 0))
+        for level, entry in ordered:
+            entry = entry or {}
+            point = (baseline_segments.get(column) or {}).get(level) or {}
+            segment_rows.append(
+                (
+                    column.replace("_", " "),
+                    level,
+                    _number(entry.get("rows"), ","),
+                    _number(entry.get("positives"), ","),
+                    _number(entry.get("auc")),
+                    _number(point.get("auc")),
+                    entry.get("skipped", ""),
+                )
+            )
+    if segment_rows:
+        parts.append(
+            _table(
+                ("Segment", "Level", "Leads", "Converted", "AUC", "Point score AUC", "Note"),
+                segment_rows,
+                caption="AUC per segment (fairness and drift)",
+                numeric=frozenset({2, 3, 4, 5}),
+            )
+        )
+    training = metrics.get("training")
+    if isinstance(training, dict):
+        parts.append(
+            format_html(
+                "<p>Training: {} leads ({} converted), cross-validated AUC {}, {} boosting "
+                "rounds, {} calibration, {} s.</p>",
+                _number(training.get("rows"), ","),
+                _number(training.get("positives"), ","),
+                _number(training.get("cv_auc")),
+                _number(training.get("rounds"), ",.0f"),
+                training.get("calibration", "—"),
+                _number(training.get("seconds"), ".1f"),
+            )
+        )
+    return format_html_join("", "{}", ((part,) for part in parts))
+
+
+def range_metrics_html(metrics: dict[str, Any]) -> SafeString:
+    pinball = metrics.get("pinball") or {}
+    rows = [
+        ("Leads in the holdout", _number(metrics.get("rows"), ",")),
+        (
+            "Interval coverage (expected)",
+            f"{_share(metrics.get('coverage'))} ({_share(metrics.get('expected_coverage'))})",
+        ),
+        (
+            "Median absolute error of the middle",
+            _number(metrics.get("median_absolute_error"), ",.1f"),
+        ),
+        ("Mean interval width", _number(metrics.get("mean_width"), ",.1f")),
+        *((f"Pinball loss at {q}", _number(v, ",.2f")) for q, v in pinball.items()),
+    ]
+    return format_html(
+        "<p>{}{}</p>{}",
+        _holdout_sentence(metrics.get("holdout")),
+        format_html(" {}", metrics["reason"]) if metrics.get("reason") else "",
+        _table(("Holdout metric", "Value"), rows, numeric=frozenset({1})),
+    )
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
@@ -256,6 +937,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "trained_at",
         "training_rows",
         "auc",
+        "baseline_auc",
+        "lift_at_capacity",
+        "ece",
         "artifact_size",
         "activated_at",
         "activated_by",
@@ -264,6 +948,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
     search_fields = ("notes",)
     date_hierarchy = "trained_at"
+    actions = ("activate_selected",)
     # Everything but the notes is a record of training or of an activation; those change
     # through the training and activation services, which validate them.
     readonly_fields = (
@@ -278,6 +963,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "activated_by",
         "feature_list",
         "params_pretty",
+        "metrics_summary",
         "metrics_pretty",
     )
     fieldsets = (
@@ -286,8 +972,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "Training",
             {"fields": ("trained_at", ("data_from", "data_to"), "training_rows", "artifact_size")},
         ),
-        ("Activation", {"fields": ("activated_at", "activated_by")}),
-        ("Holdout metrics", {"fields": ("metrics_pretty",)}),
+        (
+            "Activation",
+            {
+                "fields": ("activated_at", "activated_by"),
+                "description": (
+                    "“Activate this version” makes it the one qualification uses and retires "
+                    "the active version of its kind; activating an earlier version is the "
+                    "rollback."
+                ),
+            },
+        ),
+        ("Holdout metrics", {"fields": ("metrics_summary",)}),
+        ("All metrics (JSON)", {"fields": ("metrics_pretty",), "classes": ("collapse",)}),
         ("Features and parameters", {"fields": ("feature_list", "params_pretty")}),
     )
 
@@ -300,13 +997,97 @@ class ModelVersionAdmin(admin.ModelAdmin):
             .annotate(_artifact_bytes=Length("artifact"))
         )
 
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_activate"
+        return [
+            path(
+                "<path:object_id>/activate/",
+                self.admin_site.admin_view(self.activate_view),
+                name=name,
+            ),
+            *super().get_urls(),
+        ]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        can_activate = (
+            obj is not None
+            and obj.status != ModelStatus.ACTIVE
+            and self.has_change_permission(request, obj)
+        )
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "can_activate": can_activate}
+        )
+
+    def _activate(self, request: HttpRequest, version: ModelVersion) -> None:
+        retired = list(
+            ModelVersion.objects.filter(kind=version.kind, status=ModelStatus.ACTIVE)
+            .exclude(pk=version.pk)
+            .values_list("pk", flat=True)
+        )
+        services.model_activate(model_version=version, user=request.user)
+        replaced = f"; #{', #'.join(map(str, retired))} retired" if retired else ""
+        self.message_user(
+            request,
+            f"{version.get_kind_display()} #{version.pk} is now the active version{replaced}.",
+            messages.SUCCESS,
+        )
+
+    def activate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
+        if not self.has_change_permission(request, version):
+            raise PermissionDenied
+        if version.status == ModelStatus.ACTIVE:
+            self.message_user(request, f"{version} is already active.", messages.INFO)
+        else:
+            self._activate(request, version)
+        return HttpResponseRedirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[version.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    @admin.action(description="Activate the selected version", permissions=["change"])
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        versions = list(queryset[:2])
+        if len(versions) != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.WARNING)
+            return
+        if versions[0].status == ModelStatus.ACTIVE:
+            self.message_user(request, f"{versions[0]} is already active.", messages.INFO)
+            return
+        self._activate(request, versions[0])
+
     @admin.display(description="AUC")
     def auc(self, obj: ModelVersion) -> str:
-        value = (obj.metrics or {}).get("auc")
-        return f"{value:.3f}" if isinstance(value, int | float) else "—"
+        return _number((obj.metrics or {}).get("auc"))
+
+    @admin.display(description="points AUC")
+    def baseline_auc(self, obj: ModelVersion) -> str:
+        return _number((obj.metrics or {}).get("baseline_auc"))
+
+    @admin.display(description="lift over points @ capacity")
+    def lift_at_capacity(self, obj: ModelVersion) -> str:
+        return _times((obj.metrics or {}).get("lift_over_baseline_at_capacity"))
+
+    @admin.display(description="ECE")
+    def ece(self, obj: ModelVersion) -> str:
+        return _number((obj.metrics or {}).get("ece"), ".4f")
 
     @admin.display(description="artifact")
     def artifact_size(self, obj: ModelVersion) -> str:
@@ -321,6 +1102,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="parameters")
     def params_pretty(self, obj: ModelVersion) -> SafeString:
         return pretty_json(obj.params)
+
+    @admin.display(description="summary")
+    def metrics_summary(self, obj: ModelVersion) -> SafeString:
+        metrics = obj.metrics if isinstance(obj.metrics, dict) else {}
+        if not metrics:
+            return format_html('<span class="quiet">{}</span>', "No metrics recorded.")
+        if obj.kind == ModelKind.CONVERSION:
+            return conversion_metrics_html(metrics)
+        return range_metrics_html(metrics)
 
     @admin.display(description="metrics")
     def metrics_pretty(self, obj: ModelVersion) -> SafeString:
