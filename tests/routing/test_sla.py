@@ -55,4 +55,4 @@ def test_bad_configuration_and_naive_times_are_refused():
     with pytest.raises(ValueError, match="Workdays"):
         BusinessHours(workdays=frozenset({7}))
     with pytest.raises(ValueError, match="timezone-aware"):
-        sla_deadline(datetime(2026, 11, 24, 10), timedelta(hours=1), HOURS)  # noqa: DTZ001
+        sla_deadline(datetime(2026, 11, 24, 10), timedelta(hours=1), HOURS)
