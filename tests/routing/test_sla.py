@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,10 +11,8 @@ HOURS = BusinessHours(timezone="America/New_York", opens=time(9), closes=time(17
 NY = HOURS.timezone
 
 
-def _ny(*args: int) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime(*args, tzinfo=ZoneInfo(NY))
+def _ny(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(NY))
 
 
 def test_inside_business_hours_the_clock_runs_straight():
