@@ -13,10 +13,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from accounts.models import (
     Account,
@@ -65,6 +67,32 @@ class BigTableAdmin(admin.ModelAdmin):
     # The "N of M" line would count the whole table again on every filtered page.
     show_full_result_count = False
     list_per_page = 50
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A one-row settings model: the list goes straight to the row, which can be neither added
+    twice nor deleted. The model provides `load()`, which creates the row on first use."""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = self.model.load()
+        return HttpResponseRedirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[row.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # The services read the one row with Model.load(); a second row would be ignored.
+        return super().has_add_permission(request) and not self.model.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ListField(forms.Field):

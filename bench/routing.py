@@ -16,6 +16,18 @@ disqualified leads) and measures:
   decision used and adds to the winner's credit (what any pool-scanning picker costs in
   Python before it checks a single condition).
 
+With ``--persist`` it also measures routing through the database on PostgreSQL: the same world
+stored as rows (reps, pools, territories, rules, and ``--persist-leads`` leads, each at its
+own account and qualified Sales Ready with its deal size and probability, bulk-inserted), then
+persisted decisions/s of `routing.services.assignments_route` over all of them: facts loaded in
+bulk, reps and round-robin clocks locked, loads counted, one assignment stored per lead, lead
+owners and credits updated, in transactions of ``--persist-batch`` leads. Beside it, from the
+same run, the pure engine over exactly those leads' facts as loaded from the database.
+Without ``DATABASE_URL`` it creates a throwaway database ``leadqual_bench_routing`` on
+127.0.0.1 (user postgres; ``BENCH_PG_ADMIN_URL`` overrides the admin connection) and drops it
+afterwards (``--keep`` keeps it); with ``DATABASE_URL`` (PostgreSQL only) it adds its rows to
+that database.
+
 The last line is one JSON object with the figures. A script, not a test: it asserts nothing.
 """
 
@@ -286,12 +298,245 @@ def measure_engine(world: World, repeat: int) -> dict[str, Any]:
     }
 
 
+# --- persisted -----------------------------------------------------------------------------
+
+BENCH_DATABASE = "leadqual_bench_routing"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL), autocommit=True) as c:
+        c.execute(sql)
+
+
+def measure_persisted(world: World, args: argparse.Namespace) -> dict[str, Any]:
+    throwaway = "DATABASE_URL" not in os.environ
+    if throwaway:
+        admin_url = os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL)
+        _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
+    elif not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("bench/routing.py --persist measures PostgreSQL: DATABASE_URL must be postgres://")
+    if "SECRET_KEY" not in os.environ:
+        os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadqual.settings")
+    try:
+        return _persisted(world, args)
+    finally:
+        if throwaway and not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+
+
+def _persisted(world: World, args: argparse.Namespace) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from routing import selectors
+    from routing.services import assignments_route
+
+    print(f"database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
+    call_command("migrate", verbosity=0, interactive=False)
+    n = min(args.persist_leads or len(world.leads), len(world.leads))
+    started = time.perf_counter()
+    lead_ids = _store_world(world, n)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"stored: {n:,} Sales Ready leads with accounts and qualifications in "
+          f"{time.perf_counter() - started:.1f}s")  # fmt: skip
+
+    # The pure engine over exactly these leads, as the service will load them.
+    setup = selectors.routing_setup()
+    facts = [
+        item.facts
+        for start in range(0, n, 5000)
+        for item in selectors.routable_leads(
+            lead_ids=lead_ids[start : start + 5000], disqualifiers=setup.disqualifiers
+        )
+    ]
+    reps = selectors.rep_states(now=NOW, hours=setup.hours)
+    engine_runs = []
+    for _ in range(args.repeat):
+        run_started = time.perf_counter()
+        setup.router.route_many(facts, reps=reps, rr_state=RoundRobinState(), now=NOW)
+        engine_runs.append(time.perf_counter() - run_started)
+    engine_rate = len(facts) / min(engine_runs)
+    print(f"engine on the same {len(facts):,} stored leads: {engine_rate:,.0f}/s")
+
+    started = time.perf_counter()
+    created = assignments_route(lead_ids=lead_ids, now=NOW, batch_size=args.persist_batch)
+    seconds = time.perf_counter() - started
+    rate = len(created) / seconds
+    to_reps = sum(1 for a in created if a.rep_id is not None)
+    print(
+        f"persisted: {len(created):,} assignments ({to_reps:,} to reps) in {seconds:.2f}s, "
+        f"{rate:,.0f}/s in transactions of {args.persist_batch} "
+        f"({rate / engine_rate:.0%} of the engine's rate on the same leads)"
+    )
+    started = time.perf_counter()
+    again = assignments_route(lead_ids=lead_ids, now=NOW, batch_size=args.persist_batch)
+    rerun = time.perf_counter() - started
+    print(f"routing them again changes {len(again)}: {n / rerun:,.0f} leads/s checked")
+    return {
+        "persisted_leads": n,
+        "persisted_batch": args.persist_batch,
+        "persisted_seconds": round(seconds, 2),
+        "persisted_decisions_per_s": round(rate),
+        "persisted_rerun_leads_per_s": round(n / rerun),
+        "engine_on_persisted_leads_per_s": round(engine_rate),
+    }
+
+
+def _store_world(world: World, n: int) -> list[int]:
+    """The world as rows: reps, pools, territories, rules, and `n` Sales Ready leads."""
+    from decimal import Decimal
+
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from accounts.models import Account, Lead
+    from routing.models import RoutingPool, RoutingRule, SalesRep, Territory
+    from scoring.models import Confidence, Qualification, Tier
+
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            [User(username=f"bench-rep-{rep_id}") for rep_id in world.reps]
+        )
+        reps = SalesRep.objects.bulk_create(
+            [
+                SalesRep(
+                    user=user,
+                    team=rep.team,
+                    weight=Decimal(str(rep.weight)),
+                    skills=sorted(rep.skills),
+                    languages=sorted(rep.languages),
+                    out_of_office_from=rep.out_of_office_from,
+                    out_of_office_until=rep.out_of_office_until,
+                    max_open_leads=min(rep.max_open_leads, 2**31 - 1),
+                    max_leads_per_day=min(rep.max_leads_per_day, 2**31 - 1),
+                )
+                for user, rep in zip(users, world.reps.values(), strict=True)
+            ]
+        )
+        rep_pk = {rep_id: rep.pk for rep_id, rep in zip(world.reps, reps, strict=True)}
+        user_pk = {rep_id: user.pk for rep_id, user in zip(world.reps, users, strict=True)}
+        pool_pk = {}
+        for pool_spec in world.pools:
+            pool = RoutingPool.objects.create(
+                name=pool_spec.name, is_fallback=pool_spec.is_fallback
+            )
+            pool.reps.set([rep_pk[rep_id] for rep_id in pool_spec.rep_ids])
+            pool_pk[pool_spec.pool_id] = pool.pk
+        for spec in world.rules:
+            territory = None
+            if spec.territory is not None:
+                territory, _ = Territory.objects.get_or_create(
+                    name=spec.territory.name,
+                    defaults={
+                        "regions": sorted(spec.territory.regions),
+                        "countries": sorted(spec.territory.countries),
+                        "states": sorted(spec.territory.states),
+                    },
+                )
+            RoutingRule.objects.create(
+                name=spec.name,
+                priority=spec.priority,
+                is_active=spec.is_active,
+                tiers=sorted(spec.tiers),
+                territory=territory,
+                industries=sorted(spec.industries),
+                min_employees=spec.min_employees,
+                max_employees=spec.max_employees,
+                min_deal_size=spec.min_deal_size,
+                lead_sources=sorted(spec.lead_sources),
+                languages=sorted(spec.languages),
+                required_skill=spec.required_skill,
+                pool_id=pool_pk[spec.pool_id],
+                strategy=spec.strategy,
+            )
+
+    lead_ids: list[int] = []
+    chunk = 5000
+    for start in range(0, n, chunk):
+        facts = world.leads[start : start + chunk]
+        with transaction.atomic():
+            accounts = Account.objects.bulk_create(
+                [
+                    Account(
+                        name=f"Bench {f.lead_id}",
+                        domain=f"bench{f.lead_id}.example",
+                        country=f.country,
+                        state=f.state,
+                        region=f.region,
+                        industry=f.industry,
+                        employee_count=f.employee_count,
+                        owner_id=(
+                            user_pk[f.account_owner_rep_id]
+                            if f.account_owner_rep_id is not None
+                            else None
+                        ),
+                    )
+                    for f in facts
+                ]
+            )
+            leads = Lead.objects.bulk_create(
+                [
+                    Lead(
+                        account=account,
+                        email=f"lead{f.lead_id}@bench{f.lead_id}.example",
+                        country=f.country,
+                        state=f.state,
+                        language=f.language,
+                        source=f.lead_source,
+                    )
+                    for f, account in zip(facts, accounts, strict=True)
+                ]
+            )
+            # Low = high = the deal size, so the middle of the range is the world's deal size
+            # and probability x size its expected value.
+            Qualification.objects.bulk_create(
+                [
+                    Qualification(
+                        lead=lead,
+                        tier=Tier.SALES_READY,
+                        confidence=Confidence.HIGH,
+                        conversion_probability=min(f.expected_deal_value / f.deal_size, 1.0)
+                        if f.deal_size
+                        else None,
+                        deal_size_low=Decimal(f"{f.deal_size:.2f}") if f.deal_size else None,
+                        deal_size_high=Decimal(f"{f.deal_size:.2f}") if f.deal_size else None,
+                    )
+                    for f, lead in zip(facts, leads, strict=True)
+                ]
+            )
+        lead_ids.extend(lead.pk for lead in leads)
+    return lead_ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3, help="engine runs; the best counts")
+    parser.add_argument(
+        "--persist", action="store_true", help="also route through PostgreSQL and store"
+    )
+    parser.add_argument(
+        "--persist-leads", type=int, default=None, help="leads to persist; default --leads"
+    )
+    parser.add_argument(
+        "--persist-batch", type=int, default=500, help="leads per routing transaction"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     args = parser.parse_args()
 
     world = build_world(args.leads, args.reps, args.seed)
@@ -306,6 +551,8 @@ def main() -> None:
         "rules": len(world.rules),
     }
     figures.update(measure_engine(world, args.repeat))
+    if args.persist:
+        figures.update(measure_persisted(world, args))
     figures["cpu_count"] = os.cpu_count()
     figures["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures))

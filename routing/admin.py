@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.admin import (
     ListField,
     PerLeadAdmin,
+    SingletonAdmin,
     choice_list_field,
     lower,
     upper,
@@ -25,9 +26,13 @@ from accounts.admin import (
 from accounts.models import Region
 from routing.models import (
     Assignment,
+    AssignmentEvent,
     AssignmentStatus,
+    RoundRobinClock,
+    RoundRobinCredit,
     RoutingPool,
     RoutingRule,
+    RoutingSettings,
     SalesRep,
     Territory,
 )
@@ -380,6 +385,22 @@ class SlaListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssignmentEventInline(admin.TabularInline):
+    """The assignment's history (SLA alerts, reassignments), as the services recorded it."""
+
+    model = AssignmentEvent
+    fields = ("created_at", "kind", "message", "by_user")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AssignmentEvent]:
+        return super().get_queryset(request).select_related("by_user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(RepQuerysetMixin, PerLeadAdmin):
     list_display = (
@@ -406,4 +427,115 @@ class AssignmentAdmin(RepQuerysetMixin, PerLeadAdmin):
             {"fields": ("assigned_at", "sla_due_at", "first_touch_at", "sla_breaches")},
         ),
         ("History", {"fields": ("reassigned_from",)}),
+    )
+    inlines = (AssignmentEventInline,)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the services write and operators only read."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AssignmentEvent)
+class AssignmentEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "assignment", "message", "by_user")
+    list_select_related = ("assignment", "assignment__rep__user", "by_user")
+    list_filter = ("kind",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("assignment",)
+    search_fields = ("message",)
+    list_per_page = 50
+    # The events table grows with every breach; the "N of M" line would count it twice.
+    show_full_result_count = False
+
+
+@admin.register(RoundRobinClock)
+class RoundRobinClockAdmin(ReadOnlyAdmin):
+    """Each pool's round-robin position, for a manager asking "why did she get that lead?"."""
+
+    list_display = ("key", "virtual_time", "leads", "value", "updated_at")
+    search_fields = ("key",)
+
+
+@admin.register(RoundRobinCredit)
+class RoundRobinCreditAdmin(RepQuerysetMixin, ReadOnlyAdmin):
+    list_display = ("key", "rep", "credit", "leads", "value", "updated_at")
+    list_select_related = ("rep__user",)
+    list_filter = ("key", RepListFilter)
+    search_fields = ("key",)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class RoutingSettingsForm(forms.ModelForm):
+    workdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = RoutingSettings
+        fields = (
+            "timezone",
+            "opens_at",
+            "closes_at",
+            "workdays",
+            "sales_ready_sla_minutes",
+            "nurture_sla_minutes",
+            "disqualify_sla_minutes",
+            "reassign_after_breaches",
+            "value_share",
+            "max_value_ratio",
+            "default_deal_size",
+        )
+
+
+@admin.register(RoutingSettings)
+class RoutingSettingsAdmin(SingletonAdmin):
+    form = RoutingSettingsForm
+    list_display = ("__str__", "sales_ready_sla_minutes", "reassign_after_breaches", "updated_at")
+    readonly_fields = ("updated_at",)
+    fieldsets = (
+        (
+            "Business hours",
+            {
+                "fields": ("timezone", ("opens_at", "closes_at"), "workdays"),
+                "description": "SLA deadlines count only these hours.",
+            },
+        ),
+        (
+            "SLA",
+            {
+                "fields": (
+                    "sales_ready_sla_minutes",
+                    ("nurture_sla_minutes", "disqualify_sla_minutes"),
+                    "reassign_after_breaches",
+                )
+            },
+        ),
+        (
+            "Round-robin",
+            {
+                "fields": ("value_share", "max_value_ratio", "default_deal_size"),
+                "description": (
+                    "Value share 0 shares leads by count only, 1 by expected deal value only."
+                ),
+            },
+        ),
+        (None, {"fields": ("updated_at",)}),
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Lead
+from routing.sla import BusinessHours
 from scoring.models import Tier
 
 
@@ -195,7 +198,192 @@ class Assignment(models.Model):
                 condition=Q(status="open", first_touch_at__isnull=True),
             ),
         ]
+        constraints = [
+            # The safety net under routing's row locks: a lead is worked by one rep (or waits
+            # in one queue) at a time, whatever two workers do at once.
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(status__in=["open", "accepted"]),
+                name="assignment_one_current_per_lead",
+            ),
+        ]
 
     def __str__(self) -> str:
         target = str(self.rep) if self.rep_id else self.get_queue_display()
         return f"Lead {self.lead_id} → {target}"
+
+
+class AssignmentEventKind(models.TextChoices):
+    SLA_BREACH = "sla_breach", "SLA breached"
+    REASSIGNED = "reassigned", "Reassigned"
+
+
+class AssignmentEvent(models.Model):
+    """What happened to an assignment after it was made, for an operator to see: SLA alerts and
+    reassignments (by a manager, by the SLA check, or by re-routing after re-qualification)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=AssignmentEventKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["kind", "-created_at"], name="assignmentevent_kind_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"
+
+
+class RoundRobinClock(models.Model):
+    """The round-robin state of one key (a pool or a team): routing.engine.PoolClock.
+
+    Routing locks these rows (SELECT ... FOR UPDATE) for the keys a batch may use, so two
+    workers never pick from the same stale credits.
+    """
+
+    key = models.CharField(max_length=120, unique=True)
+    virtual_time = models.FloatField(default=0.0)
+    seq = models.PositiveBigIntegerField(default=0)
+    leads = models.PositiveBigIntegerField(default=0)
+    value = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.virtual_time:.3f}"
+
+
+class RoundRobinCredit(models.Model):
+    """One rep's standing in one round-robin key: routing.engine.RepCredit."""
+
+    key = models.CharField(max_length=120)
+    rep = models.ForeignKey(SalesRep, on_delete=models.CASCADE, related_name="round_robin_credits")
+    credit = models.FloatField(default=0.0)
+    leads = models.PositiveIntegerField(default=0)
+    value = models.FloatField(default=0.0)
+    last_seq = models.BigIntegerField(default=-1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key", "rep"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "rep"], name="roundrobincredit_one_per_key_rep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} / rep {self.rep_id}: {self.credit:.3f}"
+
+
+def default_workdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class RoutingSettings(models.Model):
+    """The tunable numbers of routing, one row, edited by sales managers in the admin."""
+
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA name, e.g. Europe/Berlin; empty: the site's TIME_ZONE.",
+    )
+    opens_at = models.TimeField(default=time(9, 0))
+    closes_at = models.TimeField(default=time(17, 0))
+    workdays = models.JSONField(
+        default=default_workdays, help_text="Weekdays the team works: 0 is Monday, 6 Sunday."
+    )
+    sales_ready_sla_minutes = models.PositiveIntegerField(
+        default=60, help_text="Business minutes a rep has to touch a Sales Ready lead."
+    )
+    nurture_sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: no deadline."
+    )
+    disqualify_sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: no deadline."
+    )
+    # The first breach alerts; this one moves the lead to someone else.
+    reassign_after_breaches = models.PositiveSmallIntegerField(default=2)
+    # Round-robin shares: 0 counts leads only, 1 expected value only (routing.engine.Router).
+    value_share = models.FloatField(default=0.5)
+    max_value_ratio = models.FloatField(
+        default=10.0,
+        help_text="One lead costs a rep at most this many average leads' worth of value.",
+    )
+    default_deal_size = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Deal size assumed when qualification predicted none; empty: such leads are "
+        "shared by count only.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "routing settings"
+        verbose_name_plural = "routing settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=F("closes_at")), name="routingsettings_opens_before_close"
+            ),
+            models.CheckConstraint(
+                condition=Q(value_share__gte=0, value_share__lte=1),
+                name="routingsettings_value_share_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_value_ratio__gt=0), name="routingsettings_max_value_ratio_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(reassign_after_breaches__gte=1),
+                name="routingsettings_reassign_after_breaches_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Routing settings"
+
+    @classmethod
+    def load(cls) -> RoutingSettings:
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                errors["timezone"] = f"Unknown time zone {self.timezone!r}."
+        days = self.workdays
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(day, int) and 0 <= day <= 6 for day in days)
+        ):
+            errors["workdays"] = "List the working weekdays as numbers from 0 (Monday) to 6."
+        if errors:
+            raise ValidationError(errors)
+
+    def business_hours(self) -> BusinessHours:
+        return BusinessHours(
+            timezone=self.timezone or settings.TIME_ZONE,
+            opens=self.opens_at,
+            closes=self.closes_at,
+            workdays=frozenset(int(day) for day in self.workdays),
+        )
+
+    def sla_duration(self, tier: str) -> timedelta | None:
+        """Business time to the first touch for a lead of this tier; None: no deadline."""
+        minutes: int | None = {
+            str(Tier.SALES_READY): self.sales_ready_sla_minutes,
+            str(Tier.NURTURE): self.nurture_sla_minutes,
+            str(Tier.DISQUALIFY): self.disqualify_sla_minutes,
+        }.get(tier)
+        return timedelta(minutes=minutes) if minutes is not None else None

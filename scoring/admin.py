@@ -38,6 +38,7 @@ from accounts.admin import (
     LeadAdmin,
     ListField,
     PerLeadAdmin,
+    SingletonAdmin,
     choice_list_field,
     upper,
 )
@@ -657,9 +658,7 @@ class ScoringSettingsForm(forms.ModelForm):
 
 
 @admin.register(ScoringSettings)
-class ScoringSettingsAdmin(admin.ModelAdmin):
-    """One row: the list goes straight to it, and it can be neither added twice nor deleted."""
-
+class ScoringSettingsAdmin(SingletonAdmin):
     form = ScoringSettingsForm
     list_display = (
         "__str__",
@@ -694,27 +693,6 @@ class ScoringSettingsAdmin(admin.ModelAdmin):
         ("Traditional point score", {"fields": ("point_route_threshold",)}),
         (None, {"fields": ("updated_at",)}),
     )
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        settings_row = ScoringSettings.load()
-        return HttpResponseRedirect(
-            reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-                args=[settings_row.pk],
-                current_app=self.admin_site.name,
-            )
-        )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # One row holds the settings; qualification reads it with ScoringSettings.load().
-        return super().has_add_permission(request) and not ScoringSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- model registry ------------------------------------------------------------------------

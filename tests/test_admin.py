@@ -28,7 +28,17 @@ from accounts.models import (
     Stakeholder,
     Touchpoint,
 )
-from routing.models import Assignment, RoutingPool, RoutingRule, SalesRep, Territory
+from routing.models import (
+    Assignment,
+    AssignmentEvent,
+    RoundRobinClock,
+    RoundRobinCredit,
+    RoutingPool,
+    RoutingRule,
+    RoutingSettings,
+    SalesRep,
+    Territory,
+)
 from scoring.models import (
     DisqualificationRule,
     Feedback,
@@ -44,9 +54,17 @@ PROJECT_MODELS = [
     model for label in PROJECT_APPS for model in apps.get_app_config(label).get_models()
 ]
 # Written by services (training, qualification), never typed into a form.
-NO_ADD_PAGE = {ModelVersion, Qualification, ScoringSettings}
+NO_ADD_PAGE = {
+    ModelVersion,
+    Qualification,
+    ScoringSettings,
+    RoutingSettings,
+    AssignmentEvent,
+    RoundRobinClock,
+    RoundRobinCredit,
+}
 # One-row models: the list goes straight to the row's change page.
-SINGLETONS = {ScoringSettings}
+SINGLETONS = {ScoringSettings, RoutingSettings}
 LISTED_MODELS = [model for model in PROJECT_MODELS if model not in SINGLETONS]
 ARTIFACT = b"PICKLED-MODEL-BYTES"
 
@@ -125,7 +143,7 @@ def build_world(count: int, *, start: int = 0) -> None:
         Feedback.objects.create(
             lead=lead, qualification=qualification, user=user, verdict="accept", reason="good_fit"
         )
-        Assignment.objects.create(
+        assignment = Assignment.objects.create(
             lead=lead,
             rep=rep,
             tier="sales_ready",
@@ -134,6 +152,11 @@ def build_world(count: int, *, start: int = 0) -> None:
             reason="Rule matched",
             sla_due_at=now + timedelta(hours=4),
         )
+        AssignmentEvent.objects.create(
+            assignment=assignment, kind="sla_breach", by_user=user, message="SLA breached"
+        )
+        RoundRobinClock.objects.create(key=f"pool:{pool.pk}", virtual_time=1.0, leads=i + 1)
+        RoundRobinCredit.objects.create(key=f"pool:{pool.pk}", rep=rep, credit=0.5, leads=i + 1)
         IdealCustomerProfile.objects.create(
             name=f"ICP {i}", is_active=False, industries=["Fintech"]
         )
@@ -144,6 +167,7 @@ def build_world(count: int, *, start: int = 0) -> None:
             name=f"Pricing {i}", signal="page_category", value="pricing", points=15
         )
     ScoringSettings.load()
+    RoutingSettings.load()
 
 
 def _url(model: type[Model], view: str, *args: Any) -> str:
