@@ -8,7 +8,7 @@ tests (the seed's Lead A and Lead B among them) call this directly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import briefs, decision
+from scoring.briefs import BriefRecord
 from scoring.features import FeatureConfig, FeatureFrames, build_features
 from scoring.fit import IcpSpec, compute_fit
 from scoring.points import DEFAULT_ROUTE_THRESHOLD, PointRuleSpec, compute_point_scores
@@ -24,12 +25,18 @@ from scoring.rules import ReviewPolicy, RuleSpec, evaluate_rules, rule_evidence
 FIT_COLUMNS = ("fit_company", "fit_role", "fit_technology", "fit_timing")
 # Contributions kept per qualification: enough to explain, small enough to store for millions.
 STORED_CONTRIBUTIONS = 12
+# The facts `rules.rule_evidence` cites (a rule often hits half the leads: copying every fact
+# of each would cost more than the rules themselves).
+EVIDENCE_FACTS = (
+    "email", "email_domain", "title", "job_applications", "careers_views", "support_requests",
+    "support_views", "fit_company", "fit_role",
+)  # fmt: skip
 
 
 class ConversionModel(Protocol):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame: ...
+    def contributions(self, X: pd.DataFrame, *, approximate: bool = False) -> pd.DataFrame: ...
 
 
 class RangeModel(Protocol):
@@ -64,9 +71,30 @@ class Assessment:
     """Per lead (index lead_id): the columns of a Qualification, and the brief of each."""
 
     results: pd.DataFrame
-    briefs: dict[int, dict[str, Any]]
+    # Decoded from `records` when read: bulk qualification only ever needs the JSON.
+    briefs: Mapping[int, dict[str, Any]]
     contributions: dict[int, dict[str, float]]
     features: pd.DataFrame
+    # In the order of results.index: the JSON of what each lead's Qualification stores (brief,
+    # behaviour, intent), and of its stored contributions.
+    records: list[BriefRecord] = field(default_factory=list)
+    contributions_json: list[str] = field(default_factory=list)
+
+
+class _Briefs(Mapping[int, dict[str, Any]]):
+    """Each lead's brief, decoded from its JSON when asked for (a new dict each time)."""
+
+    def __init__(self, records: dict[int, BriefRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, lead_id: int) -> dict[str, Any]:
+        return self._records[lead_id].brief
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 def model_matrix(features: pd.DataFrame, fit: pd.DataFrame) -> pd.DataFrame:
@@ -75,27 +103,46 @@ def model_matrix(features: pd.DataFrame, fit: pd.DataFrame) -> pd.DataFrame:
 
 
 def content_summary(frames: FeatureFrames) -> dict[int, list[dict[str, Any]]]:
-    """Per lead, the page categories consumed before as_of: visits and minutes, most first."""
+    """Per lead, the page categories consumed before as_of: visits and minutes, most first.
+
+    Ties (same minutes and visits) go by category name, so the order never depends on the
+    order the touchpoints were read in.
+    """
     tp = frames.touchpoints
     if tp.empty:
         return {}
     tp = tp.merge(frames.leads[["lead_id", "as_of"]], on="lead_id", how="inner")
     tp = tp[pd.to_datetime(tp["occurred_at"], utc=True) < pd.to_datetime(tp["as_of"], utc=True)]
-    tp = tp[tp["page_category"].fillna("") != ""]
+    category = tp["page_category"].to_numpy(dtype=object, na_value="")
+    tp = tp[category != ""]
     if tp.empty:
         return {}
     grouped = (
-        tp.assign(minutes=pd.to_numeric(tp["duration_seconds"], errors="coerce").fillna(0) / 60)
+        tp.assign(
+            seconds=pd.to_numeric(tp["duration_seconds"], errors="coerce").fillna(0),
+            page_category=tp["page_category"].astype(object),
+        )
         .groupby(["lead_id", "page_category"], sort=False)
-        .agg(visits=("minutes", "size"), minutes=("minutes", "sum"))
+        .agg(visits=("seconds", "size"), seconds=("seconds", "sum"))
         .reset_index()
-        .sort_values(["lead_id", "minutes", "visits"], ascending=[True, False, False])
+        # Seconds are whole numbers: their sums, unlike sums of minutes, never depend on order.
+        .assign(minutes=lambda g: g["seconds"] / 60)
+        .sort_values(
+            ["lead_id", "minutes", "visits", "page_category"],
+            ascending=[True, False, False, True],
+            kind="stable",
+        )
     )
     summary: dict[int, list[dict[str, Any]]] = {}
-    for lead_id, category, visits, minutes in grouped.itertuples(index=False):
-        summary.setdefault(int(lead_id), []).append(
-            {"category": category, "visits": int(visits), "minutes": round(float(minutes), 1)}
-        )
+    for lead_id, category_name, visits, minutes in zip(
+        grouped["lead_id"].tolist(),
+        grouped["page_category"].tolist(),
+        grouped["visits"].tolist(),
+        grouped["minutes"].tolist(),
+        strict=True,
+    ):
+        item = {"category": category_name, "visits": visits, "minutes": round(minutes, 1)}
+        summary.setdefault(lead_id, []).append(item)
     return summary
 
 
@@ -111,13 +158,24 @@ def _top_contributions(
     keep = min(STORED_CONTRIBUTIONS, values.shape[1])
     top = np.argpartition(-np.abs(values), keep - 1, axis=1)[:, :keep]
     picked = np.take_along_axis(values, top, axis=1)
-    out: dict[int, dict[str, float]] = {}
-    for position, lead_id in enumerate(index):
-        order = np.argsort(-np.abs(picked[position]))
-        out[int(lead_id)] = {
-            str(names[top[position, j]]): round(float(picked[position, j]), 4) for j in order
-        }
-    return out
+    order = np.argsort(-np.abs(picked), axis=1, kind="stable")
+    top_names = names[np.take_along_axis(top, order, axis=1)].tolist()
+    top_values = np.round(np.take_along_axis(picked, order, axis=1), 4).tolist()
+    return {
+        int(lead_id): dict(zip(row_names, row_values, strict=True))
+        for lead_id, row_names, row_values in zip(index, top_names, top_values, strict=True)
+    }
+
+
+def model_input(X: pd.DataFrame) -> pd.DataFrame:
+    """`X` with its text columns as pandas categories: what the models read fastest.
+
+    The models map text to their training categories; given categories they recode the few
+    distinct values instead of every row, to the same codes. A column with no value at all
+    stays as it is (`FeatureSchema.prepare` cannot recode a category with no categories).
+    """
+    text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) and X[c].notna().any()]
+    return X.astype(dict.fromkeys(text, "category")) if text else X
 
 
 def _segment(log_employees: float) -> str:
@@ -136,8 +194,16 @@ def assess(
     config: EngineConfig,
     models: EngineModels,
     *,
+    exact_contributions: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Assessment:
+    """Assess these leads as of their own `as_of`.
+
+    `exact_contributions=False` explains each prediction with XGBoost's approximate
+    (Saabas) contributions instead of exact TreeSHAP: some twenty times faster, the same
+    sum (the model's log-odds) and, in practice, the same strongest factors with the same
+    signs; bulk re-qualification uses it (see `scoring.services.leads_qualify`).
+    """
     leads = frames.leads.reset_index(drop=True)
     features = build_features(frames, config.features)
     accounts = frames.accounts
@@ -152,14 +218,17 @@ def assess(
         progress("features")
 
     X = model_matrix(features, fit.scores)
+    X_model = model_input(X)
     contributions: pd.DataFrame | None = None
     if models.conversion is not None and models.ready:
-        probability = np.asarray(models.conversion.predict_proba(X), dtype=float)
-        contributions = models.conversion.contributions(X)
+        probability = np.asarray(models.conversion.predict_proba(X_model), dtype=float)
+        contributions = models.conversion.contributions(
+            X_model, approximate=not exact_contributions
+        )
     else:
         probability = decision.prior_probability(features, fit.scores)
-    timeline = models.timeline.predict_range(X) if models.timeline is not None else None
-    deal = models.deal_size.predict_range(X) if models.deal_size is not None else None
+    timeline = models.timeline.predict_range(X_model) if models.timeline is not None else None
+    deal = models.deal_size.predict_range(X_model) if models.deal_size is not None else None
     if progress:
         progress("model")
 
@@ -191,29 +260,72 @@ def assess(
         results["deal_high"] = deal["high"].to_numpy()
 
     content = content_summary(frames)
-    thresholds = {
-        "sales_ready": config.thresholds.sales_ready,
-        "nurture": config.thresholds.nurture,
-    }
-    feature_records = features.to_dict("index")
-    factor_records = fit.factors.to_dict("index")
-    fit_records = fit.scores.to_dict("index")
-    lead_records = lead_fields[["name", "title", "email"]].fillna("").to_dict("index")
-    rule_records = rules[rules["category"] != ""].to_dict("index")
-    hit_facts = facts.loc[list(rule_records)].to_dict("index") if rule_records else {}
-    stored = _top_contributions(contributions, features.index)
-    points_arr = results["point_score"].to_numpy()
-    timeline_arr = (
-        results[["timeline_low", "timeline_high"]].to_numpy() if timeline is not None else None
+    builder = briefs.BriefBuilder(
+        thresholds={
+            "sales_ready": config.thresholds.sales_ready,
+            "nurture": config.thresholds.nurture,
+        },
+        point_threshold=config.point_threshold,
+        model_version_id=models.conversion_version_id if models.ready else None,
+        fit_factor_names=list(fit.factors.columns),
     )
-    deal_arr = results[["deal_low", "deal_high"]].to_numpy() if deal is not None else None
-    version_id = models.conversion_version_id if models.ready else None
-    brief_map: dict[int, dict[str, Any]] = {}
-    # One pass over plain dicts and arrays: per-row pandas indexing would cost more than
-    # all the vectorised work above.
-    for position, lead_id in enumerate(features.index):
-        key = int(lead_id)
-        row = feature_records[lead_id]
+    rule_rows = rules[rules["category"] != ""]
+    rule_records = rule_rows.to_dict("index")
+    evidence = [c for c in EVIDENCE_FACTS if c in facts.columns]
+    hit_facts = facts.loc[rule_rows.index, evidence].to_dict("index") if len(rule_rows) else {}
+    stored = _top_contributions(contributions, features.index)
+    # Everything per lead comes from plain lists, zipped: per-row pandas access (or a
+    # to_dict of every column) would cost more than all the vectorised work above.
+    row_names = list(X.columns)
+    rows = zip(*(X[name].tolist() for name in row_names), strict=True)
+    factor_rows = zip(*(fit.factors[name].tolist() for name in fit.factors.columns), strict=True)
+    score_rows = zip(*(fit.scores[name].tolist() for name in FIT_COLUMNS), strict=True)
+    lead_fields_frame = lead_fields[["name", "title", "email"]].reindex(features.index).fillna("")
+    lead_rows = zip(
+        *(lead_fields_frame[c].astype(str).tolist() for c in ("name", "title", "email")),
+        strict=True,
+    )
+    n = len(features)
+    timeline_rows = (
+        zip(timeline["low"].tolist(), timeline["high"].tolist(), strict=True)
+        if timeline is not None
+        else iter([None] * n)
+    )
+    deal_rows = (
+        zip(deal["low"].tolist(), deal["high"].tolist(), strict=True)
+        if deal is not None
+        else iter([None] * n)
+    )
+    ids = [int(i) for i in features.index]
+    records: list[BriefRecord] = []
+    no_contributions: dict[str, float] = {}
+    for (
+        lead_id,
+        tier_value,
+        confidence_value,
+        p,
+        points,
+        values,
+        factors,
+        scores,
+        names,
+        span,
+        size,
+    ) in zip(
+        ids,
+        tier.tolist(),
+        confidence.tolist(),
+        probability.tolist(),
+        results["point_score"].tolist(),
+        rows,
+        factor_rows,
+        score_rows,
+        lead_rows,
+        timeline_rows,
+        deal_rows,
+        strict=True,
+    ):
+        row = dict(zip(row_names, values, strict=True))
         hit = rule_records.get(lead_id)
         rule = None
         if hit is not None:
@@ -225,36 +337,32 @@ def assess(
                 "needs_review": bool(hit["needs_review"]),
                 "evidence": rule_evidence(hit["category"], hit_facts[lead_id]),
             }
-        timeline_range = (
-            (int(timeline_arr[position, 0]), int(timeline_arr[position, 1]))
-            if timeline_arr is not None
-            else None
+        records.append(
+            builder.build(
+                lead={"name": names[0], "title": names[1], "email": names[2]},
+                row=row,
+                tier=str(tier_value),
+                confidence=str(confidence_value),
+                probability=float(p),
+                point_score=int(points),
+                fit_scores=scores,
+                fit_points=factors,
+                rule=rule,
+                contributions=stored.get(lead_id, no_contributions),
+                content=content.get(lead_id, []),
+                timeline=(int(span[0]), int(span[1])) if span is not None else None,
+                deal_size=(float(size[0]), float(size[1])) if size is not None else None,
+                segment=_segment(float(row.get("log_employees", math.nan))),
+            )
         )
-        deal_range = (
-            (float(deal_arr[position, 0]), float(deal_arr[position, 1]))
-            if deal_arr is not None
-            else None
-        )
-        brief_map[key] = briefs.build_brief(
-            lead={k: str(v) for k, v in lead_records[lead_id].items()},
-            row=row,
-            tier=str(tier[position]),
-            confidence=str(confidence[position]),
-            probability=float(probability[position]),
-            thresholds=thresholds,
-            point_score=int(points_arr[position]),
-            point_threshold=config.point_threshold,
-            fit_scores=fit_records[lead_id],
-            fit_factors=factor_records[lead_id],
-            rule=rule,
-            contributions=stored.get(key, {}),
-            content=content.get(key, []),
-            timeline=timeline_range,
-            deal_size=deal_range,
-            model_version_id=version_id,
-            segment=_segment(float(row.get("log_employees", math.nan))),
-        )
-    results["recommended_action"] = [brief_map[int(i)]["recommended_action"] for i in results.index]
+    results["recommended_action"] = [r.recommended_action for r in records]
     if progress:
         progress("briefs")
-    return Assessment(results=results, briefs=brief_map, contributions=stored, features=features)
+    return Assessment(
+        results=results,
+        briefs=_Briefs(dict(zip(ids, records, strict=True))),
+        contributions=stored,
+        features=features,
+        records=records,
+        contributions_json=[briefs.numbers_json(stored.get(i, no_contributions)) for i in ids],
+    )

@@ -8,9 +8,14 @@ factors, and `move_up` says what would lift the lead a tier.
 
 from __future__ import annotations
 
+import functools
+import json
+import json.encoder
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import pandas as pd
 
 from scoring.fit import fit_breakdown
 
@@ -53,6 +58,8 @@ Sentence = Callable[[Mapping[str, Any], float], str | None]
 
 def _n(row: Mapping[str, Any], name: str) -> float:
     value = row.get(name)
+    if type(value) is float:  # the common case, and the hot path of bulk qualification
+        return value
     try:
         number = float(value) if value is not None else math.nan
     except (TypeError, ValueError):
@@ -295,6 +302,7 @@ FEATURE_LABELS = {
 }
 
 
+@functools.cache
 def feature_label(name: str) -> str:
     if name.startswith("attr__"):
         return name[6:].replace("_", " ").capitalize()
@@ -309,7 +317,9 @@ def explain_factor(name: str, value: Any, contribution: float, row: Mapping[str,
         if sentence:
             return sentence
     direction = "raises" if contribution > 0 else "lowers"
-    if isinstance(value, float) and not math.isnan(value):
+    if isinstance(value, float) and not math.isnan(value) and name.startswith("fit_"):
+        shown = f"{value:.0f}/100"
+    elif isinstance(value, float) and not math.isnan(value):
         shown = f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
     elif value in (None, "") or (isinstance(value, float) and math.isnan(value)):
         shown = "unknown"
@@ -318,27 +328,43 @@ def explain_factor(name: str, value: Any, contribution: float, row: Mapping[str,
     return f"{feature_label(name)}: {shown} ({direction} the likelihood)."
 
 
-def top_factors(
+Factor = tuple[str, float, str]  # feature, contribution (rounded), sentence
+
+
+def _magnitude(item: tuple[str, float]) -> float:
+    return abs(item[1])
+
+
+def factor_entries(
     contributions: Mapping[str, float], row: Mapping[str, Any], limit: int = 5
-) -> dict[str, list[dict[str, Any]]]:
-    """The strongest positive and negative model factors, with sentences, duplicates merged."""
-    ranked = sorted(contributions.items(), key=lambda kv: abs(kv[1]), reverse=True)
-    out: dict[str, list[dict[str, Any]]] = {"positive": [], "negative": []}
+) -> tuple[list[Factor], list[Factor]]:
+    """The strongest positive and negative model factors with sentences, duplicates merged."""
+    positive: list[Factor] = []
+    negative: list[Factor] = []
     seen: set[str] = set()
-    for name, value in ranked:
+    for name, value in sorted(contributions.items(), key=_magnitude, reverse=True):
         if abs(value) < 0.02:
             break
-        side = "positive" if value > 0 else "negative"
-        if len(out[side]) >= limit:
+        side = positive if value > 0 else negative
+        if len(side) >= limit:
             continue
         sentence = explain_factor(name, row.get(name), value, row)
         if sentence in seen:
             continue
         seen.add(sentence)
-        out[side].append(
-            {"feature": name, "contribution": round(float(value), 4), "sentence": sentence}
-        )
-    return out
+        side.append((name, round(float(value), 4), sentence))
+    return positive, negative
+
+
+def top_factors(
+    contributions: Mapping[str, float], row: Mapping[str, Any], limit: int = 5
+) -> dict[str, list[dict[str, Any]]]:
+    """The strongest positive and negative model factors, with sentences, duplicates merged."""
+    positive, negative = factor_entries(contributions, row, limit)
+    return {
+        side: [{"feature": f, "contribution": c, "sentence": t} for f, c, t in entries]
+        for side, entries in (("positive", positive), ("negative", negative))
+    }
 
 
 def behaviour_lines(row: Mapping[str, Any], content: list[dict[str, Any]]) -> list[str]:
@@ -518,6 +544,195 @@ def talking_points(content: list[dict[str, Any]], industry: str) -> list[str]:
     return points[:5]
 
 
+FIT_GROUPS = ("company", "role", "technology", "timing")
+
+
+def _fit_group(score: int, factors: Mapping[str, float]) -> str:
+    """One group of the fit card ({"score", "factors"}) as JSON."""
+    part = {"score": int(score), "factors": fit_breakdown(pd.Series(factors, dtype=float))}
+    return json.dumps(part, separators=(",", ":"), ensure_ascii=False)
+
+
+# JSON is written here as text, part by part, as each part is made: encoding a finished brief
+# (a few kilobytes of small dicts and lists) cost more than building it. `json.loads` of every
+# brief gives back exactly the dict the parts describe (tests check it on real leads).
+_string = json.encoder.encode_basestring  # a JSON string literal; UTF-8 kept as is
+
+
+def _strings(items: Iterable[str]) -> str:
+    return "[" + ",".join(map(_string, items)) + "]"
+
+
+def _number(value: float | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+def numbers_json(values: Mapping[str, float]) -> str:
+    """A {name: number} mapping as a JSON object."""
+    return "{" + ",".join(f"{_string(k)}:{v!r}" for k, v in values.items()) + "}"
+
+
+def _factor_json(factor: Factor) -> str:
+    feature, contribution, sentence = factor
+    return (
+        f'{{"feature":{_string(feature)},"contribution":{contribution!r},'
+        f'"sentence":{_string(sentence)}}}'
+    )
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class BriefRecord(NamedTuple):
+    """One lead's brief as the JSON a Qualification stores (`brief` decodes it)."""
+
+    brief_json: str
+    # Qualification.behaviour ({"lines", "content"}) and Qualification.intent.
+    behaviour_json: str
+    intent_json: str
+    recommended_action: str
+
+    @property
+    def brief(self) -> dict[str, Any]:
+        brief: dict[str, Any] = json.loads(self.brief_json)
+        return brief
+
+
+class BriefBuilder:
+    """Builds the briefs of a batch of leads that share thresholds, a model and fit factors.
+
+    A fit card depends only on the lead's four fit scores and factor points, so each distinct
+    card is built and encoded once per batch; everything else is written as JSON text
+    directly (see above).
+    """
+
+    def __init__(
+        self,
+        *,
+        thresholds: Mapping[str, float],
+        point_threshold: int,
+        model_version_id: int | None,
+        fit_factor_names: Sequence[str],
+    ) -> None:
+        self.point_threshold = point_threshold
+        self.fit_factor_names = list(fit_factor_names)
+        self._thresholds = json.dumps(dict(thresholds), separators=(",", ":"))
+        self._model_version = _number(model_version_id)
+        # Each group of the fit card depends only on its score and its factors' points: a few
+        # dozen distinct groups across thousands of leads, each encoded once.
+        self._fit_positions = [
+            [i for i, name in enumerate(self.fit_factor_names) if name.startswith(f"{group}_")]
+            for group in FIT_GROUPS
+        ]
+        self._fit: dict[tuple[int, int, tuple[float, ...]], str] = {}
+
+    def _fit_json(self, scores: Sequence[int], points: Sequence[float]) -> str:
+        parts = []
+        for group, (score, positions) in enumerate(zip(scores, self._fit_positions, strict=True)):
+            key = (group, score, tuple([points[i] for i in positions]))
+            text = self._fit.get(key)
+            if text is None:
+                names = [self.fit_factor_names[i] for i in positions]
+                text = self._fit[key] = _fit_group(score, dict(zip(names, key[2], strict=True)))
+            parts.append(text)
+        return (
+            f'{{"company":{parts[0]},"role":{parts[1]},"technology":{parts[2]},'
+            f'"timing":{parts[3]}}}'
+        )
+
+    def build(
+        self,
+        *,
+        lead: Mapping[str, str],
+        row: Mapping[str, Any],
+        tier: str,
+        confidence: str,
+        probability: float | None,
+        point_score: int,
+        fit_scores: Sequence[int],
+        fit_points: Sequence[float],
+        rule: Mapping[str, Any] | None,
+        contributions: Mapping[str, float],
+        content: list[dict[str, Any]],
+        timeline: tuple[int, int] | None,
+        deal_size: tuple[float, float] | None,
+        segment: str,
+    ) -> BriefRecord:
+        """One lead's brief. `fit_scores`: company, role, technology, timing (0-100);
+        `fit_points`: the points of each factor named by `fit_factor_names`."""
+        needs_review = bool(rule and rule.get("needs_review"))
+        rule_json = "[]"
+        if rule:
+            rule_json = (
+                f'[{{"reason_code":{_string(rule["reason_code"])},'
+                f'"category":{_string(rule["category"])},"rule":{_string(rule["rule"])},'
+                f'"action":{_string(rule["action"])},"needs_review":{_flag(needs_review)},'
+                f'"evidence":{_string(rule["evidence"])}}}]'
+            )
+        positive, negative = factor_entries(contributions, row)
+        factor_json = (
+            f'"positive":[{",".join(map(_factor_json, positive))}],'
+            f'"negative":[{",".join(map(_factor_json, negative))}]'
+        )
+        confidence_note = ""
+        if confidence == "not_enough_data":
+            confidence_note = (
+                "Not enough data yet: too few known outcomes to train a model, so this "
+                "assessment comes from rules, fit and intent priors."
+            )
+        lines_json = _strings(behaviour_lines(row, content))
+        content_json = (
+            "["
+            + ",".join(
+                f'{{"category":{_string(item["category"])},"visits":{item["visits"]},'
+                f'"minutes":{item["minutes"]!r}}}'
+                for item in content[:8]
+            )
+            + "]"
+        )
+        intent = intent_lines(row)
+        intent_json = (
+            f'{{"first_party":{_strings(intent["first_party"])},'
+            f'"third_party":{_strings(intent["third_party"])},'
+            f'"timing":{_strings(intent["timing"])}}}'
+        )
+        action = recommended_action(
+            tier,
+            rule_category=(rule or {}).get("category", ""),
+            needs_review=needs_review,
+            deal_size_high=deal_size[1] if deal_size else None,
+            segment=segment,
+        )
+        timeline_json = f"[{timeline[0]},{timeline[1]}]" if timeline else "null"
+        deal_json = f"[{round(deal_size[0])},{round(deal_size[1])}]" if deal_size else "null"
+        probability_json = _number(None if probability is None else round(probability, 4))
+        brief_json = (
+            f'{{"lead":{{"name":{_string(lead["name"])},"title":{_string(lead["title"])},'
+            f'"email":{_string(lead["email"])}}},'
+            f'"status":{_string(TIER_LABELS.get(tier, tier))},"tier":{_string(tier)},'
+            f'"needs_review":{_flag(needs_review)},"confidence":{_string(confidence)},'
+            f'"confidence_note":{_string(confidence_note)},'
+            f'"behaviour":{lines_json},"content":{content_json},'
+            f'"fit":{self._fit_json(fit_scores, fit_points)},"intent":{intent_json},'
+            f'"predictive":{{"conversion_probability":{probability_json},'
+            f'"timeline_days":{timeline_json},"deal_size":{deal_json},'
+            f'"model_version":{self._model_version},"thresholds":{self._thresholds}}},'
+            f'"rule_hits":{rule_json},"factors":{{{factor_json}}},'
+            f'"point_score":{{"score":{point_score},"threshold":{self.point_threshold},'
+            f'"would_route":{_flag(point_score >= self.point_threshold)}}},'
+            f'"recommended_action":{_string(action)},'
+            f'"talking_points":{_strings(talking_points(content, str(row.get("industry") or "")))},'
+            f'"move_up":{_strings(move_up(tier, row, rule_hit=bool(rule)))}}}'
+        )
+        return BriefRecord(
+            brief_json=brief_json,
+            behaviour_json=f'{{"lines":{lines_json},"content":{content_json}}}',
+            intent_json=intent_json,
+            recommended_action=action,
+        )
+
+
 def build_brief(
     *,
     lead: Mapping[str, Any],
@@ -538,61 +753,26 @@ def build_brief(
     model_version_id: int | None,
     segment: str,
 ) -> dict[str, Any]:
-    factor_groups = {
-        "company": [k for k in fit_factors if k.startswith("company_")],
-        "role": [k for k in fit_factors if k.startswith("role_")],
-        "technology": [k for k in fit_factors if k.startswith("technology_")],
-        "timing": [k for k in fit_factors if k.startswith("timing_")],
-    }
-    fit = {
-        group: {
-            "score": int(fit_scores[f"fit_{group}"]),
-            "factors": fit_breakdown({k: fit_factors[k] for k in keys}),
-        }
-        for group, keys in factor_groups.items()
-    }
-    rule_hits = []
-    if rule:
-        rule_hits.append(rule)
-    factors = top_factors(contributions, row) if contributions else {"positive": [], "negative": []}
-    confidence_note = ""
-    if confidence == "not_enough_data":
-        confidence_note = (
-            "Not enough data yet: too few known outcomes to train a model, so this assessment "
-            "comes from rules, fit and intent priors."
-        )
-    return {
-        "lead": dict(lead),
-        "status": TIER_LABELS.get(tier, tier),
-        "tier": tier,
-        "needs_review": bool(rule and rule.get("needs_review")),
-        "confidence": confidence,
-        "confidence_note": confidence_note,
-        "behaviour": behaviour_lines(row, content),
-        "content": content[:8],
-        "fit": fit,
-        "intent": intent_lines(row),
-        "predictive": {
-            "conversion_probability": None if probability is None else round(probability, 4),
-            "timeline_days": list(timeline) if timeline else None,
-            "deal_size": [round(deal_size[0]), round(deal_size[1])] if deal_size else None,
-            "model_version": model_version_id,
-            "thresholds": dict(thresholds),
-        },
-        "rule_hits": rule_hits,
-        "factors": factors,
-        "point_score": {
-            "score": point_score,
-            "threshold": point_threshold,
-            "would_route": point_score >= point_threshold,
-        },
-        "recommended_action": recommended_action(
-            tier,
-            rule_category=(rule or {}).get("category", ""),
-            needs_review=bool(rule and rule.get("needs_review")),
-            deal_size_high=deal_size[1] if deal_size else None,
-            segment=segment,
-        ),
-        "talking_points": talking_points(content, str(row.get("industry", "") or "")),
-        "move_up": move_up(tier, row, rule_hit=bool(rule)),
-    }
+    """One lead's brief (many leads: `BriefBuilder`, which also gives the stored JSON)."""
+    builder = BriefBuilder(
+        thresholds=thresholds,
+        point_threshold=point_threshold,
+        model_version_id=model_version_id,
+        fit_factor_names=list(fit_factors),
+    )
+    return builder.build(
+        lead={k: str(lead.get(k, "")) for k in ("name", "title", "email")},
+        row=row,
+        tier=tier,
+        confidence=confidence,
+        probability=probability,
+        point_score=point_score,
+        fit_scores=[int(fit_scores[f"fit_{group}"]) for group in FIT_GROUPS],
+        fit_points=list(fit_factors.values()),
+        rule=rule,
+        contributions=contributions,
+        content=content,
+        timeline=timeline,
+        deal_size=deal_size,
+        segment=segment,
+    ).brief

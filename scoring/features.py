@@ -14,8 +14,9 @@ Input frames (columns; extra columns are ignored):
 - touchpoints: lead_id, kind, occurred_at, page_category, duration_seconds, form_type, text
 - accounts: account_id, industry, employee_count, country, region, tech_stack (list),
   funding_stage, is_customer, is_competitor
-- account_touchpoints: account_id, lead_id, occurred_at, page_category (all touchpoints of the
-  leads' accounts, for buying-committee features)
+- account_touchpoints: account_id, lead_id, occurred_at, page_category (the touchpoints of the
+  leads' accounts, for buying-committee features; only the COLLEAGUE_WINDOW_DAYS before each
+  as_of are read)
 - stakeholders: account_id, lead_id, committee_role
 - intent: account_id, surge_score, observed_at, topic
 - events: account_id, kind, occurred_at
@@ -31,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 DAY = 86400.0
+# Colleagues' activity counts towards a buying committee for this many days before as_of.
+COLLEAGUE_WINDOW_DAYS = 30
 
 EVALUATION_PAGES = frozenset(
     {"pricing", "roi_calculator", "implementation", "integration_docs", "security", "comparison",
@@ -110,6 +113,13 @@ def _category(values: pd.Series) -> np.ndarray:
     return np.array([v if isinstance(v, str) and v != "" else None for v in text], dtype=object)
 
 
+def _text(value: object) -> str:
+    """A value as text, missing as "" (what `fillna("").astype(str)` gives)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True)
 
@@ -123,6 +133,45 @@ def domain_type(domains: pd.Series, config: FeatureConfig) -> pd.Series:
     free = lowered.isin(config.free_mail_domains)
     result = np.where(academic, "academic", np.where(free, "free_mail", "corporate"))
     return pd.Series(result, index=domains.index, dtype="object")
+
+
+class _Codes:
+    """A text column as integer codes: equality and membership tests without string compares.
+
+    Missing values count as "" (as `fillna("")` would), so they equal no named value.
+    """
+
+    def __init__(self, values: pd.Series) -> None:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=""))
+        self.codes = codes
+        self.lookup = {str(u): i for i, u in enumerate(uniques)}
+
+    def equals(self, value: str) -> np.ndarray:
+        code = self.lookup.get(value)
+        if code is None:
+            return np.zeros(len(self.codes), dtype=bool)
+        return np.asarray(self.codes == code)
+
+    def isin(self, values: frozenset[str] | set[str]) -> np.ndarray:
+        wanted = [self.lookup[v] for v in values if v in self.lookup]
+        return np.isin(self.codes, wanted)
+
+
+_CHAT_REGEXES = {name: re.compile(pattern) for name, pattern in CHAT_PATTERNS.items()}
+
+
+def _chat_flags(text: pd.Series) -> dict[str, np.ndarray]:
+    """Which chat patterns each touchpoint's text matches (most touchpoints have no text)."""
+    values = text.to_numpy(dtype=object, na_value="")
+    positions = np.flatnonzero(values != "")
+    lowered = [str(value).lower() for value in values[positions]]
+    flags = {}
+    for name, regex in _CHAT_REGEXES.items():
+        flag = np.zeros(len(text), dtype=bool)
+        if lowered:
+            flag[positions] = [regex.search(t) is not None for t in lowered]
+        flags[name] = flag
+    return flags
 
 
 def _touchpoint_features(
@@ -139,53 +188,57 @@ def _touchpoint_features(
     if tp.empty:
         return _empty_touchpoint_features(out)
 
-    cat = tp["page_category"].fillna("").astype(str)
-    form = tp["form_type"].fillna("").astype(str)
-    kind = tp["kind"].fillna("").astype(str)
-    dur = pd.to_numeric(tp["duration_seconds"], errors="coerce")
-    lead = tp["lead_id"]
+    # Text columns become integer codes once, so that each flag below is an integer
+    # comparison rather than a string comparison over every touchpoint.
+    cat = _Codes(tp["page_category"])
+    form = _Codes(tp["form_type"])
+    kind = _Codes(tp["kind"])
+    dur = pd.to_numeric(tp["duration_seconds"], errors="coerce").to_numpy(dtype=float)
+    age_days = tp["age"].to_numpy(dtype=float)
+    short = dur < config.bounce_seconds
+    page_view = kind.equals("page_view")
+    is_pricing = cat.equals("pricing")
+    is_evaluation = cat.isin(EVALUATION_PAGES)
     half_life = max(config.recency_half_life_days, 0.1)
     flags = pd.DataFrame(
         {
-            "lead_id": lead,
+            "lead_id": tp["lead_id"].to_numpy(),
             "one": 1.0,
-            "decayed": np.power(0.5, tp["age"].to_numpy() / half_life),
-            "last_7d": (tp["age"] <= 7).astype(float),
-            "prev_30d": ((tp["age"] > 7) & (tp["age"] <= 37)).astype(float),
-            "last_30d": (tp["age"] <= 30).astype(float),
-            "pricing": (cat == "pricing").astype(float),
-            "roi": (cat == "roi_calculator").astype(float),
-            "implementation": cat.isin(IMPLEMENTATION_PAGES).astype(float),
-            "comparison": (cat == "comparison").astype(float),
-            "case_study": (cat == "case_study").astype(float),
-            "evaluation": cat.isin(EVALUATION_PAGES).astype(float),
-            "bottom_funnel": cat.isin(BOTTOM_FUNNEL_PAGES).astype(float),
-            "top_funnel": cat.isin(TOP_FUNNEL_PAGES).astype(float),
-            "careers": (cat == "careers").astype(float),
-            "support_page": cat.isin({"support", "docs"}).astype(float),
-            "page_view": (kind == "page_view").astype(float),
-            "bounce": ((kind == "page_view") & (dur < config.bounce_seconds)).astype(float),
-            "pricing_bounce": ((cat == "pricing") & (dur < config.bounce_seconds)).astype(float),
-            "pricing_dwell": np.where(cat == "pricing", dur.fillna(0), 0.0),
-            "eval_dwell": np.where(cat.isin(EVALUATION_PAGES), dur.fillna(0), 0.0),
-            "demo_form": (form.isin(HIGH_INTENT_FORMS)).astype(float),
-            "newsletter_form": (form == "newsletter").astype(float),
-            "gated_form": (form == "gated_content").astype(float),
-            "job_form": (form == "job_application").astype(float),
-            "support_form": (form == "support").astype(float),
-            "email_reply": kind.isin({"email_reply", "sales_reply"}).astype(float),
-            "email_click": (kind == "email_click").astype(float),
-            "meeting": (kind == "meeting").astype(float),
-            "webinar": (kind == "webinar").astype(float),
-            "download": (kind == "content_download").astype(float),
-            "chat": (kind == "chat_message").astype(float),
-        }
+            "decayed": np.power(0.5, age_days / half_life),
+            "last_7d": age_days <= 7,
+            "prev_30d": (age_days > 7) & (age_days <= 37),
+            "last_30d": age_days <= 30,
+            "pricing": is_pricing,
+            "roi": cat.equals("roi_calculator"),
+            "implementation": cat.isin(IMPLEMENTATION_PAGES),
+            "comparison": cat.equals("comparison"),
+            "case_study": cat.equals("case_study"),
+            "evaluation": is_evaluation,
+            "bottom_funnel": cat.isin(BOTTOM_FUNNEL_PAGES),
+            "top_funnel": cat.isin(TOP_FUNNEL_PAGES),
+            "careers": cat.equals("careers"),
+            "support_page": cat.isin({"support", "docs"}),
+            "page_view": page_view,
+            "bounce": page_view & short,
+            "pricing_bounce": is_pricing & short,
+            "pricing_dwell": np.where(is_pricing, np.nan_to_num(dur), 0.0),
+            "eval_dwell": np.where(is_evaluation, np.nan_to_num(dur), 0.0),
+            "demo_form": form.isin(HIGH_INTENT_FORMS),
+            "newsletter_form": form.equals("newsletter"),
+            "gated_form": form.equals("gated_content"),
+            "job_form": form.equals("job_application"),
+            "support_form": form.equals("support"),
+            "email_reply": kind.isin({"email_reply", "sales_reply"}),
+            "email_click": kind.equals("email_click"),
+            "meeting": kind.equals("meeting"),
+            "webinar": kind.equals("webinar"),
+            "download": kind.equals("content_download"),
+            "chat": kind.equals("chat_message"),
+            **_chat_flags(tp["text"]),
+        },
+        index=tp.index,
     )
-    text = tp["text"].fillna("").astype(str).str.lower()
-    has_text = text.str.len() > 0
-    for name, pattern in CHAT_PATTERNS.items():
-        flags[name] = (has_text & text.str.contains(pattern, regex=True)).astype(float)
-
+    flags = flags.astype({name: float for name in flags.columns if name != "lead_id"})
     sums = flags.groupby("lead_id", sort=False).sum()
     out = out.join(sums.drop(columns=[], errors="ignore"), how="left").fillna(0.0)
 
@@ -218,20 +271,19 @@ def _touchpoint_features(
     last_pricing = tp[flags["pricing"].to_numpy() > 0].groupby("lead_id")["age"].min()
     pricing_after = (last_pricing.reindex(index) < first_impl.reindex(index)).astype(float)
     # Case studies from the lead's own industry read as "this is for us", not general interest.
-    lead_industry = (
-        tp["lead_id"].map(leads.set_index("lead_id")["industry"]) if "industry" in leads else None
-    )
-    own_industry = (
-        (
-            tp["content_industry"].fillna("").astype(str).str.lower()
-            == lead_industry.fillna("").astype(str).str.lower()
+    own_industry = np.zeros(len(tp), dtype=bool)
+    case_study = cat.equals("case_study")
+    if "industry" in leads and case_study.any():
+        rows = np.flatnonzero(case_study)
+        content_industry = tp["content_industry"].to_numpy(dtype=object)[rows]
+        lead_industry = (
+            tp["lead_id"].iloc[rows].map(leads.set_index("lead_id")["industry"]).to_numpy(object)
         )
-        & (cat == "case_study")
-        & (tp["content_industry"].fillna("") != "")
-        if lead_industry is not None
-        else pd.Series(False, index=tp.index)
-    )
-    industry_case_studies = own_industry.groupby(tp["lead_id"]).sum()
+        own_industry[rows] = [
+            content != "" and content.lower() == _text(lead).lower()
+            for content, lead in zip(map(_text, content_industry), lead_industry, strict=True)
+        ]
+    industry_case_studies = pd.Series(own_industry).groupby(tp["lead_id"].to_numpy()).sum()
 
     total = out["one"]
     safe_total = total.where(total > 0, np.nan)
@@ -317,6 +369,116 @@ def _empty_touchpoint_features(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Committee features: colleagues' activity in the COLLEAGUE_WINDOW_DAYS before as_of, and
+# the buying-committee roles of the people active in it (a committee on paper is not a
+# committee forming). Each value is per lead, indexed by lead_id; leads with no such activity
+# are missing (zero).
+COMMITTEE_FEATURES = (
+    "account_active_people_30d", "account_other_active_people_30d",
+    "account_other_pricing_views_30d", "account_touches_30d", "committee_roles_active",
+    "economic_buyer_active",
+)  # fmt: skip
+
+
+def _committee_per_lead(
+    keyed: pd.DataFrame, atp: pd.DataFrame, sh: pd.DataFrame
+) -> dict[str, pd.Series]:
+    """Each lead against its colleagues' touchpoints, whatever its own as_of."""
+    colleagues = keyed.merge(atp, on="account_id", how="inner", suffixes=("", "_other"))
+    colleagues["occurred_at"] = _utc(colleagues["occurred_at"])
+    age = (colleagues["as_of"] - colleagues["occurred_at"]).dt.total_seconds() / DAY
+    recent = colleagues[(age > 0) & (age <= COLLEAGUE_WINDOW_DAYS)]
+    recent = recent[recent["lead_id_other"].notna()]
+    others = recent[recent["lead_id_other"] != recent["lead_id"]]
+    active_pairs = recent[["lead_id", "account_id", "lead_id_other"]].drop_duplicates()
+    roles = active_pairs.merge(
+        sh[["lead_id", "committee_role"]].rename(columns={"lead_id": "lead_id_other"}),
+        on="lead_id_other",
+        how="inner",
+    )
+    roles = roles[roles["committee_role"].fillna("") != ""]
+    economic = roles[roles["committee_role"] == "economic_buyer"].groupby("lead_id").size()
+    return {
+        "account_active_people_30d": recent.groupby("lead_id")["lead_id_other"].nunique(),
+        "account_other_active_people_30d": others.groupby("lead_id")["lead_id_other"].nunique(),
+        "account_other_pricing_views_30d": (
+            others[others["page_category"] == "pricing"].groupby("lead_id").size()
+        ),
+        "account_touches_30d": recent.groupby("lead_id").size(),
+        "committee_roles_active": roles.groupby("lead_id")["committee_role"].nunique(),
+        "economic_buyer_active": (economic > 0).astype(float),
+    }
+
+
+def _committee_at(
+    keyed: pd.DataFrame, atp: pd.DataFrame, sh: pd.DataFrame, as_of: pd.Timestamp
+) -> dict[str, pd.Series]:
+    """The same as `_committee_per_lead` when every lead has the same as_of (serving).
+
+    The window is then the same for all colleagues at an account, so each account is counted
+    once and each lead's own activity taken out, instead of pairing every lead with every
+    colleague's touchpoint (tests check the two agree).
+    """
+    age = (as_of - _utc(atp["occurred_at"])).dt.total_seconds() / DAY
+    inside = (
+        (age > 0)
+        & (age <= COLLEAGUE_WINDOW_DAYS)
+        & atp["lead_id"].notna()
+        & atp["account_id"].isin(keyed["account_id"])
+    )
+    window = pd.DataFrame(
+        {
+            "account_id": atp["account_id"].to_numpy()[inside.to_numpy()],
+            "person": atp["lead_id"].to_numpy(dtype=float)[inside.to_numpy()],
+            "pricing": (
+                atp["page_category"].to_numpy(dtype=object, na_value="")[inside.to_numpy()]
+                == "pricing"
+            ).astype(float),
+        }
+    )
+    accounts = window.groupby("account_id").agg(
+        people=("person", "nunique"), touches=("person", "size"), pricing=("pricing", "sum")
+    )
+    own = window.groupby(["account_id", "person"]).agg(
+        touches=("person", "size"), pricing=("pricing", "sum")
+    )
+    lead_ids = keyed["lead_id"].to_numpy()
+    account_ids = keyed["account_id"].to_numpy()
+    at_account = accounts.reindex(account_ids).fillna(0.0)
+    mine = own.reindex(pd.MultiIndex.from_arrays([account_ids, lead_ids.astype(float)])).fillna(0.0)
+    people = at_account["people"].to_numpy()
+
+    roles = (
+        window[["account_id", "person"]]
+        .drop_duplicates()
+        .merge(
+            sh[["lead_id", "committee_role"]].rename(columns={"lead_id": "person"}),
+            on="person",
+            how="inner",
+        )
+    )
+    roles = roles[roles["committee_role"].fillna("") != ""]
+    economic = roles[roles["committee_role"] == "economic_buyer"].groupby("account_id").size()
+    per_lead = pd.Index(lead_ids, name="lead_id")
+    return {
+        "account_active_people_30d": pd.Series(people, index=per_lead),
+        "account_other_active_people_30d": pd.Series(
+            people - (mine["touches"].to_numpy() > 0), index=per_lead
+        ),
+        "account_other_pricing_views_30d": pd.Series(
+            at_account["pricing"].to_numpy() - mine["pricing"].to_numpy(), index=per_lead
+        ),
+        "account_touches_30d": pd.Series(at_account["touches"].to_numpy(), index=per_lead),
+        "committee_roles_active": pd.Series(
+            roles.groupby("account_id")["committee_role"].nunique().reindex(account_ids).to_numpy(),
+            index=per_lead,
+        ),
+        "economic_buyer_active": pd.Series(
+            (economic.reindex(account_ids).fillna(0).to_numpy() > 0).astype(float), index=per_lead
+        ),
+    }
+
+
 def _account_features(frames: FeatureFrames, leads: pd.DataFrame) -> pd.DataFrame:
     """Buying-committee, intent and trigger-event features of each lead's account."""
     index = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
@@ -329,39 +491,21 @@ def _account_features(frames: FeatureFrames, leads: pd.DataFrame) -> pd.DataFram
         {"account_id": "int64", "lead_id": "float64", "occurred_at": "datetime64[ns, UTC]",
          "page_category": "object"},
     )  # fmt: skip
-    colleagues = keyed.merge(atp, on="account_id", how="inner", suffixes=("", "_other"))
-    colleagues["occurred_at"] = _utc(colleagues["occurred_at"])
-    age = (colleagues["as_of"] - colleagues["occurred_at"]).dt.total_seconds() / DAY
-    recent = colleagues[(age > 0) & (age <= 30)]
-    recent = recent[recent["lead_id_other"].notna()]
-    people = recent.groupby("lead_id")["lead_id_other"].nunique()
-    others = recent[recent["lead_id_other"] != recent["lead_id"]]
-    other_people = others.groupby("lead_id")["lead_id_other"].nunique()
-    other_pricing = others[others["page_category"] == "pricing"].groupby("lead_id").size()
-    account_touches = recent.groupby("lead_id").size()
-    out["account_active_people_30d"] = people.reindex(index).fillna(0.0)
-    out["account_other_active_people_30d"] = other_people.reindex(index).fillna(0.0)
-    out["account_other_pricing_views_30d"] = other_pricing.reindex(index).fillna(0.0)
-    out["account_touches_30d"] = account_touches.reindex(index).fillna(0.0)
-
     sh = _ensure(
         frames.stakeholders,
         {"account_id": "int64", "lead_id": "float64", "committee_role": "object"},
     )
-    # Roles covered counts only people active in the last 30 days: a committee on paper is
-    # not a committee forming.
-    active_pairs = recent[["lead_id", "account_id", "lead_id_other"]].drop_duplicates()
-    roles = active_pairs.merge(
-        sh[["lead_id", "committee_role"]].rename(columns={"lead_id": "lead_id_other"}),
-        on="lead_id_other",
-        how="inner",
+    # An empty frame read from the database has untyped columns; people are matched by id.
+    atp = atp.astype({"account_id": "int64", "lead_id": "float64"})
+    sh = sh.astype({"lead_id": "float64"})
+    as_of = keyed["as_of"].unique()
+    committee = (
+        _committee_at(keyed, atp, sh, as_of[0])
+        if len(as_of) == 1
+        else _committee_per_lead(keyed, atp, sh)
     )
-    roles = roles[roles["committee_role"].fillna("") != ""]
-    out["committee_roles_active"] = (
-        roles.groupby("lead_id")["committee_role"].nunique().reindex(index).fillna(0.0)
-    )
-    economic = roles[roles["committee_role"] == "economic_buyer"].groupby("lead_id").size()
-    out["economic_buyer_active"] = (economic.reindex(index).fillna(0.0) > 0).astype(float)
+    for name, values in committee.items():
+        out[name] = values.reindex(index).fillna(0.0).astype(float)
     own_role = sh.dropna(subset=["lead_id"]).drop_duplicates("lead_id").set_index("lead_id")
     out["committee_role"] = _category(own_role["committee_role"].reindex(index.astype(float)))
 

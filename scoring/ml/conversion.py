@@ -246,6 +246,7 @@ def train_conversion_model(
     y: pd.Series,
     *,
     created_at: pd.Series | None = None,
+    split_keys: pd.Series | None = None,
     segments: pd.DataFrame | None = None,
     baseline_score: pd.Series | None = None,
     params: ConversionParams | None = None,
@@ -254,15 +255,21 @@ def train_conversion_model(
 
     ``X``: one row per lead, numeric or ``category`` columns (``dataset.frame_types`` produces
     them); ``y``: 0/1 on the same index; ``created_at``: optional dates for a time-ordered
-    holdout; ``segments``: optional columns (region, size band, ...) for AUC per segment;
-    ``baseline_score``: optional other score (the point score) measured on the same holdout.
-    Raises ``NotEnoughData`` below ``MIN_ROWS`` rows or ``MIN_PER_CLASS`` rows of a class.
+    holdout; ``split_keys``: optional stable identities (emails) that a stratified holdout
+    hashes instead of the index; ``segments``: optional columns (region, size band, ...) for AUC
+    per segment; ``baseline_score``: optional other score (the point score) measured on the
+    same holdout. Raises ``NotEnoughData`` below ``MIN_ROWS`` rows or ``MIN_PER_CLASS`` rows of
+    a class.
     """
     params = params or ConversionParams()
     started = time.perf_counter()
     y = _validate(X, y)
     split = holdout_split(
-        y, created_at=created_at, fraction=params.holdout_fraction, seed=params.seed
+        y,
+        created_at=created_at,
+        fraction=params.holdout_fraction,
+        seed=params.seed,
+        keys=split_keys,
     )
     y_train = y.loc[split.train_index]
     if min(int(y_train.sum()), len(y_train) - int(y_train.sum())) < MIN_PER_CLASS // 2:

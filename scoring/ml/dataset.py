@@ -314,15 +314,24 @@ def _row_hash(index: pd.Index, seed: int) -> np.ndarray:
     )
 
 
-def stratified_holdout(y: pd.Series, *, fraction: float = 0.2, seed: int = 0) -> pd.Index:
+def stratified_holdout(
+    y: pd.Series, *, fraction: float = 0.2, seed: int = 0, keys: pd.Series | None = None
+) -> pd.Index:
     """The holdout rows of a stratified random split, keyed on the row labels.
 
-    Within each class the rows are ordered by a seeded hash of their label and the first
-    ``fraction`` taken. The same labels and seed always give the same holdout, whatever the row
-    order, and a label keeps its side as more rows arrive (mostly: the class quotas move), so a
-    model trained earlier has rarely seen today's holdout.
+    Within each class the rows are ordered by a seeded hash of their key and the first
+    ``fraction`` taken. The key is the row label, or ``keys`` (aligned on the labels) when given:
+    a database id depends on the order rows were loaded, an email or CRM id does not. The same
+    keys and seed always give the same holdout, whatever the row order, and a key keeps its side
+    as more rows arrive (mostly: the class quotas move), so a model trained earlier has rarely
+    seen today's holdout.
     """
-    hashes = pd.Series(_row_hash(y.index, seed), index=y.index)
+    hashed: pd.Index = y.index
+    if keys is not None:
+        aligned = keys.reindex(y.index)
+        # A row without a key falls back to its label rather than sharing one hash bucket.
+        hashed = pd.Index(aligned.where(aligned.notna(), pd.Series(y.index, index=y.index)))
+    hashes = pd.Series(_row_hash(hashed, seed), index=y.index)
     chosen: list[Any] = []
     for _, group in y.groupby(y.to_numpy()):
         n = round(len(group) * fraction)
@@ -337,6 +346,7 @@ def holdout_split(
     created_at: pd.Series | None = None,
     fraction: float = 0.2,
     seed: int = 0,
+    keys: pd.Series | None = None,
     min_distinct_days: int = 14,
     min_dated_share: float = 0.9,
 ) -> HoldoutSplit:
@@ -345,7 +355,8 @@ def holdout_split(
 
     Dates count as spread when at least ``min_dated_share`` of rows have one, they cover at least
     ``min_distinct_days`` calendar days, and both the training part and the holdout contain both
-    classes. Rows without a date always train. Row labels must be unique.
+    classes. Rows without a date always train. Row labels must be unique. ``keys``: the stable
+    identity the stratified split hashes (see ``stratified_holdout``).
     """
     if not y.index.is_unique:
         raise ValueError("row labels must be unique")
@@ -376,7 +387,7 @@ def holdout_split(
                     cutoff=cutoff,
                 )
             reason = "the newest rows hold only one class"
-    holdout = stratified_holdout(y, fraction=fraction, seed=seed)
+    holdout = stratified_holdout(y, fraction=fraction, seed=seed, keys=keys)
     train = y.index.difference(holdout, sort=False)
     return HoldoutSplit(
         train_index=train,

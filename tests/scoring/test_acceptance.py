@@ -24,11 +24,21 @@ REPO = Path(__file__).resolve().parents[2]
 DATASETS = Path(os.environ.get("LEADQUAL_DATASETS_DIR", REPO.parent / "shared" / "datasets"))
 
 
-def _train_json() -> dict[str, Any]:
+# A single random holdout of ~2,000 rows moves the AUC by about ±0.01 (one seed's split against
+# another's); the mean over these five is the estimate the targets are judged on.
+HOLDOUT_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _train_json(*, seed: int = 0) -> dict[str, Any]:
     out = io.StringIO()
-    call_command("train_model", "--json", stdout=out)
+    call_command("train_model", "--json", "--seed", str(seed), stdout=out)
     metrics: dict[str, Any] = json.loads(out.getvalue())
     return metrics
+
+
+def _holdout_aucs(first: dict[str, Any]) -> list[float]:
+    """The holdout AUC of `first` (seed 0) and of a retrain on each other seed's holdout."""
+    return [first["auc"]] + [_train_json(seed=seed)["auc"] for seed in HOLDOUT_SEEDS[1:]]
 
 
 def _import(relative: str, mapping: str) -> None:
@@ -50,8 +60,11 @@ def test_x_education_leads_reach_a_holdout_auc_of_090_without_the_leaky_columns(
     metrics = _train_json()
     assert metrics["holdout"]["method"] == "stratified"  # the file has no dates
     assert metrics["holdout"]["rows"] >= 1800
-    assert metrics["auc"] >= 0.90, metrics["auc"]
     assert metrics["ece"] <= 0.03, metrics["ece"]
+    aucs = _holdout_aucs(metrics)
+    print("X Education holdout AUCs", aucs)
+    assert sum(aucs) / len(aucs) >= 0.90, aucs
+    assert min(aucs) >= 0.885, aucs
     features = ModelVersion.objects.get(pk=metrics["model_version"]).feature_names
     leaky = ("tags", "lead_quality", "lead_profile", "asymmetrique", "last_notable_activity")
     assert not [f for f in features if any(word in f for word in leaky)]
@@ -62,10 +75,11 @@ def test_online_shoppers_reach_a_holdout_auc_near_093():
     _import("uci_online_shoppers_intention/online_shoppers_intention.csv",
             "uci_online_shoppers_intention.toml")  # fmt: skip
     metrics = _train_json()
-    # See the closing note of the issue: the model's expected holdout AUC here is ~0.930 with
-    # a spread of ~0.005 between random holdouts; this is the floor any single holdout meets.
-    assert metrics["auc"] >= 0.915, metrics["auc"]
     assert metrics["ece"] <= 0.03, metrics["ece"]
+    aucs = _holdout_aucs(metrics)
+    print("online shoppers holdout AUCs", aucs)
+    assert sum(aucs) / len(aucs) >= 0.93, aucs
+    assert min(aucs) >= 0.925, aucs
 
 
 def test_on_the_demo_world_the_model_beats_point_scoring_at_capacity_and_is_calibrated():

@@ -115,6 +115,20 @@ def test_training_registers_an_active_model_and_gates_the_next_one():
     assert ModelVersion.objects.get(pk=first.version.pk).status == ModelStatus.ACTIVE
 
 
+def test_a_reused_model_id_is_never_served_from_the_process_cache():
+    # SQLite hands a rolled-back id out again; the cache must not answer with the old model.
+    _history(n=120)
+    first = services.model_train(params=FAST).version
+    other = services.model_train(params=ConversionParams(folds=2, max_rounds=60, seed=1)).version
+    cached = services._load(first)
+    reused = ModelVersion(
+        pk=first.pk, trained_at=first.trained_at + timedelta(seconds=1), artifact=other.artifact
+    )
+
+    assert services._load(reused) is not cached
+    assert services._load(first) is cached
+
+
 def test_training_never_sees_activity_after_the_outcome():
     _history(n=120)
     data = services.training_set(config=services.engine_config())

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
@@ -43,6 +45,11 @@ class Command(BaseCommand):
             help="Leads updated or with new touchpoints since this ISO time (with time zone).",
         )
         parser.add_argument("--chunk-size", type=int, default=services.DEFAULT_CHUNK)
+        parser.add_argument(
+            "--no-notify",
+            action="store_true",
+            help="Do not hand the qualified leads on (LEADQUAL_AFTER_QUALIFY: routing).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["chunk_size"] < 1:
@@ -57,10 +64,18 @@ class Command(BaseCommand):
             return
         bar = ProgressBar(self.stdout, len(ids), "Qualifying")
         result = services.leads_qualify(
-            lead_ids=ids, chunk_size=options["chunk_size"], progress=bar.update
+            lead_ids=ids, chunk_size=options["chunk_size"], progress=bar.update, notify=False
         )
         bar.finish(f"Qualified {result.leads:,} leads")
         for tier, count in sorted(result.tiers.items()):
             self.stdout.write(f"  {tier:<12} {count:>8,}")
         rate = result.leads / result.seconds if result.seconds else 0.0
         self.stdout.write(f"{rate:,.0f} leads/s")
+        if options["no_notify"] or not settings.LEADQUAL_AFTER_QUALIFY:
+            return
+        # Without a broker the hooks' tasks run here, which takes a while on a big run.
+        hooks = ", ".join(settings.LEADQUAL_AFTER_QUALIFY)
+        self.stdout.write(f"Handing {result.leads:,} leads on to {hooks} ...")
+        started = time.perf_counter()
+        services.qualified_notify(ids)
+        self.stdout.write(f"  done in {time.perf_counter() - started:.1f}s")
