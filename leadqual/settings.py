@@ -133,7 +133,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=30 * 60, mini
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Declared here, copied into django-celery-beat's tables when beat starts, and paused or edited
+# in the admin ("Periodic tasks").
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "routing-check-sla": {
+        "task": "routing.tasks.assignments_check_sla_task",
+        "schedule": env_int("LEADQUAL_SLA_CHECK_SECONDS", default=300, minimum=10),
+        "options": {"expires": 240},
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -173,6 +181,9 @@ LEADQUAL_FREE_MAIL_DOMAINS_EXTRA = env_list("LEADQUAL_FREE_MAIL_DOMAINS_EXTRA", 
 # Counts the reps' weekly capacity for capacity-based tier thresholds (scoring cannot import
 # routing, which depends on it).
 LEADQUAL_WEEKLY_CAPACITY_PROVIDER = "routing.selectors.weekly_capacity"
+# Called with the ids of the leads a qualification run stored, once it has committed: routing
+# sends each lead where its new tier belongs. Dotted paths, for the same one-way reason.
+LEADQUAL_AFTER_QUALIFY = ["routing.tasks.route_qualified"]
 
 LOGGING = {
     "version": 1,
