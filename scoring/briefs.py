@@ -183,6 +183,48 @@ def _recency(row: Mapping[str, Any], c: float) -> str | None:
         return f"Last activity {days:.0f} days ago (gone quiet)."
     if c > 0 and days <= 3:
         return "Active in the last few days."
+    if c > 0:
+        return f"Last activity {days:.0f} days ago (still recent)."
+    return f"Last activity {days:.0f} days ago (momentum fading)."
+
+
+def _previous_month(row: Mapping[str, Any], c: float) -> str | None:
+    before = _count(row, "touches_prev_30d")
+    if c > 0 and before:
+        return f"Sustained interest: {before} touchpoints in the month before last week."
+    if c < 0 and before:
+        return f"Earlier activity ({before} touchpoints the month before) has not kept up."
+    if c < 0:
+        return "No activity in the month before last week (interest is new or sporadic)."
+    return None
+
+
+def _evaluation_dwell(row: Mapping[str, Any], c: float) -> str | None:
+    minutes = _n(row, "evaluation_dwell_minutes")
+    if math.isnan(minutes):
+        return None
+    if c > 0 and minutes >= 1:
+        return f"Spent {minutes:.0f} minutes on evaluation pages (pricing, ROI, implementation)."
+    if c < 0:
+        return f"Only {minutes:.1f} minutes on evaluation pages (little depth)."
+    return None
+
+
+def _roi(row: Mapping[str, Any], c: float) -> str | None:
+    views = _count(row, "roi_calculator_views")
+    if c > 0 and views:
+        return f"Used the ROI calculator {views} time(s) (building a business case)."
+    if c < 0 and not views:
+        return "Has not used the ROI calculator."
+    return None
+
+
+def _account_touches(row: Mapping[str, Any], c: float) -> str | None:
+    touches = _count(row, "account_touches_30d")
+    if c > 0 and touches:
+        return f"The company as a whole: {touches} touchpoints in the last 30 days."
+    if c < 0:
+        return f"Little activity from the company as a whole ({touches} touchpoints in 30 days)."
     return None
 
 
@@ -262,6 +304,10 @@ SENTENCES: dict[str, Sentence] = {
     "days_since_funding": _event("funding", "Timing: funding round {days:.0f} days ago."),
     "days_since_last_touch": _recency,
     "recency_weighted_touches": _recency,
+    "touches_prev_30d": _previous_month,
+    "evaluation_dwell_minutes": _evaluation_dwell,
+    "roi_calculator_views": _roi,
+    "account_touches_30d": _account_touches,
     "email_replies": _replies,
     "case_study_views": _case_studies,
     "industry_case_studies": _case_studies,
