@@ -283,24 +283,12 @@ class DryRunDaysForm(forms.Form):
         return int(value) if value is not None else DRY_RUN_DEFAULT_DAYS
 
 
-def rule_spec(rule: DisqualificationRule) -> RuleSpec:
-    """The engine's view of a rule row, saved or not (the same fields as `rules_active`)."""
-    return RuleSpec(
-        reason_code=rule.reason_code,
-        name=rule.name,
-        category=rule.category,
-        action=rule.action,
-        priority=rule.priority,
-        parameters=dict(rule.parameters or {}),
-    )
-
-
 def rules_with_edit(*, edited: DisqualificationRule, replaces: str | None) -> list[RuleSpec]:
     """The active rules as they would be if `edited` were saved in place of the rule whose
     reason code was `replaces` (None: a new rule); an inactive edit leaves the set."""
     rules = [spec for spec in selectors.rules_active() if spec.reason_code != replaces]
     if edited.is_active:
-        rules.append(rule_spec(edited))
+        rules.append(selectors.rule_spec(edited))
     return rules
 
 

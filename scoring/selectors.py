@@ -347,18 +347,20 @@ def icp_active() -> IcpSpec:
     )
 
 
+def rule_spec(rule: DisqualificationRule) -> RuleSpec:
+    """The engine's view of a rule row, saved or not (the admin's dry run passes an edit)."""
+    return RuleSpec(
+        reason_code=rule.reason_code,
+        name=rule.name,
+        category=rule.category,
+        action=rule.action,
+        priority=rule.priority,
+        parameters=dict(rule.parameters or {}),
+    )
+
+
 def rules_active() -> list[RuleSpec]:
-    return [
-        RuleSpec(
-            reason_code=r.reason_code,
-            name=r.name,
-            category=r.category,
-            action=r.action,
-            priority=r.priority,
-            parameters=dict(r.parameters or {}),
-        )
-        for r in DisqualificationRule.objects.filter(is_active=True)
-    ]
+    return [rule_spec(r) for r in DisqualificationRule.objects.filter(is_active=True)]
 
 
 def point_rules_active() -> list[PointRuleSpec]:
