@@ -26,19 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.database import postgres_database
+
 BENCH_DATABASE = "leadqual_bench_demo"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL), autocommit=True) as c:
-        c.execute(sql)
-
-
-def _database_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def main() -> None:
@@ -49,25 +39,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     args = parser.parse_args()
 
-    throwaway = "DATABASE_URL" not in os.environ
-    if throwaway:
-        admin_url = os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL)
-        _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        _admin(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        os.environ["DATABASE_URL"] = _database_url(admin_url, BENCH_DATABASE)
-    elif not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/demo_data.py measures PostgreSQL: DATABASE_URL must be postgres://...")
-    if "SECRET_KEY" not in os.environ:
-        os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadqual.settings")
-    try:
+    with postgres_database(BENCH_DATABASE, script="bench/demo_data.py", keep=args.keep):
         _run(args)
-    finally:
-        if throwaway and not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -41,21 +41,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.database import postgres_database
+
 BENCH_DATABASE = "leadqual_bench_qualify"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_LEADS_PER_S = 5000
 STAGES = ("read", "features", "model", "briefs", "write")
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL), autocommit=True) as c:
-        c.execute(sql)
-
-
-def _database_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def main() -> None:
@@ -75,25 +65,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     args = parser.parse_args()  # fmt: skip
 
-    throwaway = "DATABASE_URL" not in os.environ
-    if throwaway:
-        admin_url = os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL)
-        _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        _admin(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        os.environ["DATABASE_URL"] = _database_url(admin_url, BENCH_DATABASE)
-    elif not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/qualify.py measures PostgreSQL: DATABASE_URL must be postgres://...")
-    if "SECRET_KEY" not in os.environ:
-        os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadqual.settings")
-    try:
+    with postgres_database(BENCH_DATABASE, script="bench/qualify.py", keep=args.keep):
         _run(args)
-    finally:
-        if throwaway and not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
 
 
 def _timed_qualification(
@@ -213,16 +186,7 @@ def _store_ceiling(sample: int) -> dict[str, Any]:
     data = buffer.getvalue()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET is_current = false WHERE is_current AND lead_id = ANY(%s)",
-            [lead_ids],
-        )
-        cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        )
-        found = cursor.fetchone()
-        if found and found[0]:
-            cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
+        services.qualifications_retire_for_copy(cursor, lead_ids)
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             step = 1 << 20
             for offset in range(0, len(data), step):

@@ -301,36 +301,13 @@ def measure_engine(world: World, repeat: int) -> dict[str, Any]:
 # --- persisted -----------------------------------------------------------------------------
 
 BENCH_DATABASE = "leadqual_bench_routing"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL), autocommit=True) as c:
-        c.execute(sql)
 
 
 def measure_persisted(world: World, args: argparse.Namespace) -> dict[str, Any]:
-    throwaway = "DATABASE_URL" not in os.environ
-    if throwaway:
-        admin_url = os.environ.get("BENCH_PG_ADMIN_URL", ADMIN_URL)
-        _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        _admin(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
-    elif not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/routing.py --persist measures PostgreSQL: DATABASE_URL must be postgres://")
-    if "SECRET_KEY" not in os.environ:
-        os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadqual.settings")
-    try:
-        return _persisted(world, args)
-    finally:
-        if throwaway and not args.keep:
-            from django.db import connections
+    from bench.database import postgres_database
 
-            connections.close_all()
-            _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    with postgres_database(BENCH_DATABASE, script="bench/routing.py --persist", keep=args.keep):
+        return _persisted(world, args)
 
 
 def _persisted(world: World, args: argparse.Namespace) -> dict[str, Any]:

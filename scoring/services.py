@@ -190,6 +190,26 @@ def _qualifications(
     ]
 
 
+def qualifications_retire_for_copy(cursor: Any, lead_ids: list[int]) -> None:
+    """Before a COPY of new current rows (PostgreSQL, inside the caller's transaction): the
+    leads' current qualifications stop being current, and the transaction compresses with lz4.
+
+    lz4 compresses a brief several times faster than PostgreSQL's default pglz and reads back
+    the same; it is chosen per value, so this needs no schema change.
+    """
+    table = Qualification._meta.db_table
+    cursor.execute(
+        f"UPDATE {table} SET is_current = false WHERE is_current AND lead_id = ANY(%s)",
+        [lead_ids],
+    )
+    cursor.execute(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+    )
+    found = cursor.fetchone()
+    if found and found[0]:
+        cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
+
+
 def _write_postgres(
     db: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], lead_ids: list[int], now: datetime
 ) -> None:
@@ -204,18 +224,7 @@ def _write_postgres(
     db_columns = {f.attname: f.column for f in Qualification._meta.concrete_fields}
     columns = ", ".join(db.ops.quote_name(db_columns[name]) for name in QUALIFICATION_COLUMNS)
     with db.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET is_current = false WHERE is_current AND lead_id = ANY(%s)",
-            [lead_ids],
-        )
-        # lz4 compresses a brief several times faster than PostgreSQL's default pglz and
-        # reads back the same; it is chosen per value, so this needs no schema change.
-        cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        )
-        found = cursor.fetchone()
-        if found and found[0]:
-            cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
+        qualifications_retire_for_copy(cursor, lead_ids)
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
