@@ -10,10 +10,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, ForeignKey, OuterRef, QuerySet, Subquery
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
     ListField,
@@ -23,7 +31,10 @@ from accounts.admin import (
     lower,
     upper,
 )
-from accounts.models import Region
+from accounts.models import Lead, Region
+from routing import selectors
+from routing.dry_run import DEFAULT_LAST_N, MAX_LAST_N, DryRunError, RoutingDryRun, routing_dry_run
+from routing.engine import RuleSpec
 from routing.models import (
     Assignment,
     AssignmentEvent,
@@ -253,7 +264,85 @@ class RoutingPoolAdmin(admin.ModelAdmin):
         return getattr(obj, "_rules", None) or 0
 
 
-# --- rules ---------------------------------------------------------------------------------
+# --- rules and their dry run ----------------------------------------------------------------
+
+DRY_RUN = "_dry_run"
+DRY_RUN_LAST_N = "dry_run_last_n"
+
+
+class DryRunSizeForm(forms.Form):
+    dry_run_last_n = forms.IntegerField(
+        label="Replay the last",
+        required=False,
+        min_value=1,
+        max_value=MAX_LAST_N,
+        # Text, not a number input: a browser would refuse to submit the whole rule form (the
+        # Save button included) over a bad value here, where the server explains it instead.
+        widget=forms.TextInput(
+            attrs={"size": 5, "inputmode": "numeric", "placeholder": str(DEFAULT_LAST_N)}
+        ),
+        help_text=f"qualified leads (1 to {MAX_LAST_N})",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It sits in a row of buttons: "Replay the last [500] qualified leads", no colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def for_request(cls, request: HttpRequest) -> DryRunSizeForm:
+        """Bound to the POSTed N, or to ?dry_run_last_n= on a link; empty means the default."""
+        value = request.POST.get(DRY_RUN_LAST_N, request.GET.get(DRY_RUN_LAST_N, ""))
+        return cls({DRY_RUN_LAST_N: value})
+
+    def error_outcome(self) -> dict[str, Any] | None:
+        """The report panel's stand-in when N is invalid, so the page says why at the top."""
+        errors = self.errors.get(DRY_RUN_LAST_N)
+        if not errors:
+            return None
+        return {"title": "Dry run not run", "error": f"Leads: {' '.join(map(str, errors))}"}
+
+    @property
+    def last_n(self) -> int:
+        value = self.cleaned_data.get(DRY_RUN_LAST_N)
+        return int(value) if value is not None else DEFAULT_LAST_N
+
+
+def rules_with_edit(*, edited: RoutingRule) -> list[RuleSpec]:
+    """The saved rules as they would be if `edited` were saved: it replaces the saved rule of
+    the same id, or is added when new; an inactive edit leaves the set."""
+    rules = [spec for spec in selectors.rule_specs() if spec.rule_id != edited.pk]
+    if edited.is_active:
+        rules.append(selectors.rule_spec(edited))
+    return rules
+
+
+def dry_run_context(report: RoutingDryRun) -> dict[str, Any]:
+    """The report shaped for `admin/routing/dry_run_report.html`."""
+    ids = [lead.lead_id for lead in report.changed_sample]
+    emails = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "email")) if ids else {}
+    return {
+        "report": report,
+        "now_total": sum(row.now_value for row in report.reps),
+        "dry_total": sum(row.dry_value for row in report.reps),
+        "sample": [
+            {
+                "lead": lead,
+                "email": emails.get(lead.lead_id, ""),
+                "url": reverse("admin:accounts_lead_change", args=[lead.lead_id]),
+            }
+            for lead in report.changed_sample
+        ],
+    }
+
+
+def dry_run(*, rules: list[RuleSpec] | None, last_n: int) -> dict[str, Any]:
+    """Run the dry run for the admin: the report's context, or the error that stopped it."""
+    try:
+        report = routing_dry_run(rules=rules, last_n=last_n)
+    except DryRunError as exc:
+        return {"error": str(exc)}
+    return dry_run_context(report)
 
 
 class RoutingRuleForm(forms.ModelForm):
@@ -319,6 +408,188 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         ),
         ("Target", {"fields": ("pool", "strategy")}),
     )
+    actions = ("dry_run_disable",)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "dry-run/",
+                self.admin_site.admin_view(self.dry_run_view),
+                name="routing_routingrule_dry_run",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_dry_run": self.has_change_permission(request)}
+        return super().changelist_view(request, context)
+
+    @method_decorator(csrf_protect)
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and DRY_RUN in request.POST:
+            return self._dry_run_changeform(request, object_id, form_url, extra_context)
+        size_form = DryRunSizeForm.for_request(request)
+        if not size_form.is_valid():
+            size_form = DryRunSizeForm({DRY_RUN_LAST_N: ""})
+        context = {**(extra_context or {})}
+        if self.has_change_permission(request):
+            context["dry_run_size_form"] = size_form
+        return super().changeform_view(request, object_id, form_url, context)
+
+    def _dry_run_changeform(
+        self,
+        request: HttpRequest,
+        object_id: str | None,
+        form_url: str,
+        extra_context: dict[str, Any] | None,
+    ) -> HttpResponse:
+        """Validate the form as Save would, replay recent leads with the edit, save nothing.
+
+        Follows ModelAdmin._changeform_view up to the save, then renders the same page with
+        the report above the form.
+        """
+        add = object_id is None
+        obj: RoutingRule | None = None
+        # The dry run reads every rep's load and every lead's place: managers who may change
+        # rules, not whoever may view them.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        subtitle = str(obj) if obj is not None else None
+
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(
+            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
+        )
+        form = form_class(request.POST, request.FILES, instance=obj)
+        size_form = DryRunSizeForm.for_request(request)
+        outcome: dict[str, Any] | None = None
+        rule_valid = form.is_valid()
+        if not size_form.is_valid():
+            outcome = size_form.error_outcome()
+        elif rule_valid:
+            edited: RoutingRule = form.instance
+            outcome = dry_run(rules=rules_with_edit(edited=edited), last_n=size_form.last_n)
+            outcome["title"] = f"Dry run of the rules with this {'new ' if add else ''}rule" + (
+                "" if edited.is_active else " (inactive: it leaves the rule set)"
+            )
+
+        fieldset_list: list[Any] = list(fieldsets)
+        admin_form = helpers.AdminForm(
+            form,
+            fieldset_list,
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ("Add %s" if add else "Change %s") % self.opts.verbose_name,
+            "subtitle": subtitle,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "dry_run_size_form": size_form,
+            "dry_run": outcome,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(
+            request, context, add=add, change=not add, obj=obj, form_url=form_url
+        )
+
+    def dry_run_view(self, request: HttpRequest) -> TemplateResponse:
+        """The saved rules replayed over recent leads: where they are against where the rules
+        would send them (leads left where they are, reps' changed loads)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        size_form = DryRunSizeForm.for_request(request)
+        outcome = size_form.error_outcome()
+        if size_form.is_valid():
+            outcome = dry_run(rules=None, last_n=size_form.last_n)
+            outcome["title"] = "Dry run of the current rules"
+        return self._dry_run_page(
+            request,
+            title="Dry run the current rules",
+            intro=(
+                "Recent qualified leads replayed through the saved, active rules, from the "
+                "reps' current loads. Nothing is saved."
+            ),
+            size_form=size_form,
+            outcome=outcome,
+        )
+
+    @admin.action(description="Dry run: disable the selected rules", permissions=["change"])
+    def dry_run_disable(
+        self, request: HttpRequest, queryset: QuerySet[RoutingRule]
+    ) -> TemplateResponse:
+        selected = list(queryset.order_by("priority", "name"))
+        size_form = DryRunSizeForm.for_request(request)
+        outcome = size_form.error_outcome()
+        if size_form.is_valid():
+            ids = {rule.pk for rule in selected}
+            outcome = dry_run(
+                rules=[spec for spec in selectors.rule_specs() if spec.rule_id not in ids],
+                last_n=size_form.last_n,
+            )
+            outcome["title"] = f"Dry run: disable {len(selected)} rule{'s' * (len(selected) != 1)}"
+        return self._dry_run_page(
+            request,
+            title="Dry run: disable the selected rules",
+            intro=(
+                "Where recent qualified leads would go if these rules were disabled. Nothing is "
+                "saved: to disable them, untick “is active” in the list."
+            ),
+            size_form=size_form,
+            outcome=outcome,
+            selected=selected,
+        )
+
+    def _dry_run_page(
+        self,
+        request: HttpRequest,
+        *,
+        title: str,
+        intro: str,
+        size_form: DryRunSizeForm,
+        outcome: dict[str, Any] | None,
+        selected: list[RoutingRule] | None = None,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "intro": intro,
+            "selected": selected,
+            "already_inactive": sum(not rule.is_active for rule in selected or ()),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "dry_run_size_form": size_form,
+            "dry_run": outcome,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/routing/routingrule/dry_run.html", context)
 
     @admin.display(description="conditions")
     def conditions(self, obj: RoutingRule) -> str:

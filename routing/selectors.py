@@ -71,26 +71,31 @@ def territory_spec(territory: Territory) -> TerritorySpec:
     )
 
 
+def rule_spec(rule: RoutingRule) -> RuleSpec:
+    """The engine's view of one rule, saved or not (the admin's dry run passes an edit)."""
+    return RuleSpec(
+        rule_id=rule.pk or 0,
+        name=rule.name,
+        pool_id=rule.pool_id,
+        priority=rule.priority,
+        is_active=rule.is_active,
+        tiers=rule.tiers or (),
+        territory=territory_spec(rule.territory) if rule.territory is not None else None,
+        industries=rule.industries or (),
+        min_employees=rule.min_employees,
+        max_employees=rule.max_employees,
+        min_deal_size=float(rule.min_deal_size) if rule.min_deal_size is not None else None,
+        lead_sources=rule.lead_sources or (),
+        languages=rule.languages or (),
+        required_skill=rule.required_skill,
+        strategy=rule.strategy,
+    )
+
+
 def rule_specs() -> list[RuleSpec]:
     """Every routing rule, inactive ones included (the Router drops them)."""
     return [
-        RuleSpec(
-            rule_id=rule.pk,
-            name=rule.name,
-            pool_id=rule.pool_id,
-            priority=rule.priority,
-            is_active=rule.is_active,
-            tiers=rule.tiers or (),
-            territory=territory_spec(rule.territory) if rule.territory is not None else None,
-            industries=rule.industries or (),
-            min_employees=rule.min_employees,
-            max_employees=rule.max_employees,
-            min_deal_size=float(rule.min_deal_size) if rule.min_deal_size is not None else None,
-            lead_sources=rule.lead_sources or (),
-            languages=rule.languages or (),
-            required_skill=rule.required_skill,
-            strategy=rule.strategy,
-        )
+        rule_spec(rule)
         for rule in RoutingRule.objects.select_related("territory").order_by("priority", "pk")
     ]
 
@@ -143,9 +148,11 @@ class RoutingSetup:
         }
 
 
-def routing_setup() -> RoutingSetup:
+def routing_setup(*, rules: list[RuleSpec] | None = None) -> RoutingSetup:
+    """Routing's configuration; `rules` replaces the saved rules (the dry run's proposal)."""
     settings_row = RoutingSettings.load()
-    rules = rule_specs()
+    if rules is None:
+        rules = rule_specs()
     pools = pool_specs()
     rep_teams: dict[int, str] = {}
     rep_users: dict[int, tuple[int, str]] = {}
@@ -315,6 +322,18 @@ def current_assignments(*, lead_ids: Collection[int]) -> dict[int, Assignment]:
             lead_id__in=list(lead_ids), status__in=CURRENT_STATUSES
         ).order_by("assigned_at", "pk")
     }
+
+
+def recent_qualifications(*, limit: int) -> list[tuple[int, datetime]]:
+    """(lead id, qualified at) of the `limit` leads qualified most recently (by their current
+    qualification), newest first; converted and closed leads are left out, as routing leaves
+    them."""
+    return list(
+        Qualification.objects.filter(is_current=True)
+        .exclude(lead__status__in=FINISHED_LEAD_STATUSES)
+        .order_by("-computed_at", "-pk")
+        .values_list("lead_id", "computed_at")[:limit]
+    )
 
 
 # --- reps ------------------------------------------------------------------------------------
