@@ -18,11 +18,13 @@ from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import (
     Account,
     AccountEvent,
+    ApiToken,
     IntentSignal,
     Lead,
     Opportunity,
@@ -401,3 +403,122 @@ class OpportunityAdmin(BigTableAdmin):
     search_fields = ("name", "account__name", "=lead__email", "=salesforce_id")
     autocomplete_fields = ("account", "lead")
     ordering = ("-pk",)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+class ApiTokenChangeForm(forms.ModelForm):
+    revoke = forms.BooleanField(
+        required=False,
+        help_text="Stops the token working from the next request on. Revocation is final: "
+        "issue a new token to reconnect the integration.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("name",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Issuing, listing and revoking the integrations' API tokens.
+
+    The key exists only in the response to the add form: the database keeps its SHA-256, so
+    nobody (an admin included) can read it again later.
+    """
+
+    list_display = (
+        "name",
+        "scope",
+        "prefix_display",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_select_related = ("created_by",)
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "=prefix")
+    actions = ("revoke_selected",)
+    ordering = ("-created_at",)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        if obj is not None:
+            kwargs["form"] = ApiTokenChangeForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("name", "scope")
+        editable: tuple[str, ...] = ("name", "revoke") if obj.is_active else ("name",)
+        return (*editable, *self.get_readonly_fields(request, obj))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return (
+            "scope",
+            "prefix_display",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        )
+
+    @admin.display(description="key prefix", ordering="prefix")
+    def prefix_display(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        from accounts.services import api_token_issue, api_token_revoke
+
+        if not change:
+            token, key = api_token_issue(
+                name=obj.name, scope=obj.scope, created_by=_admin_user(request)
+            )
+            # The admin's add view goes on with `obj` (log entry, response): make it the row.
+            obj.__dict__.update(token.__dict__)
+            obj._issued_key = key  # type: ignore[attr-defined]  # read by response_add only
+            return
+        obj.save(update_fields=["name"])
+        if form.cleaned_data.get("revoke"):
+            api_token_revoke(token=obj)
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        key: str | None = getattr(obj, "_issued_key", None)
+        if key is None:
+            return super().response_add(request, obj, post_url_continue)
+        # Rendered in this response, never redirected through a message: messages may sit in a
+        # (signed, not encrypted) cookie, and the key must exist only on this one page.
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"API token issued: {obj.name}",
+            "token": obj,
+            "key": key,
+            "change_url": reverse("admin:accounts_apitoken_change", args=[obj.pk]),
+            "changelist_url": reverse("admin:accounts_apitoken_changelist"),
+        }
+        response = TemplateResponse(request, "admin/accounts/apitoken/issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        from accounts.services import api_token_revoke
+
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} API token{'s' if revoked != 1 else ''}.")
+
+
+def _admin_user(request: HttpRequest) -> Any:
+    user = request.user
+    return user if user.is_authenticated else None

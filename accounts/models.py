@@ -389,3 +389,44 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Opportunity {self.pk}"
+
+
+class ApiScope(models.TextChoices):
+    INGEST = "ingest", "Ingest events"
+    READ = "read", "Read"
+
+
+class ApiToken(models.Model):
+    """A key an admin issues to one integration (a web tracker, a CRM sync) for the REST API.
+
+    Only the SHA-256 of the key is stored: a database dump or the admin cannot reveal a working
+    key. The key is shown once, when it is issued; `prefix` (its first characters) lets an
+    operator tell tokens apart in logs and the admin.
+    """
+
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. 'Website tracker'.")
+    scope = models.CharField(max_length=10, choices=ApiScope.choices)
+    prefix = models.CharField(max_length=12, editable=False)
+    # sha256(key) in hex; looked up on every request, so unique (and indexed).
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_tokens",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.scope})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.domains import domain_candidates, email_domain, is_free_mail
-from accounts.models import Account, Lead
+from accounts.models import Account, ApiScope, ApiToken, Lead
 from accounts.selectors import account_for_domain
 
 
@@ -29,3 +34,42 @@ def lead_match_account(*, lead: Lead) -> Lead:
         lead.account = account
         lead.save(update_fields=["account", "updated_at"])
     return lead
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+# Keys look like "lq_<43 url-safe characters>" (256 random bits): the marker makes a leaked key
+# recognisable to secret scanners, and the prefix kept in clear tells tokens apart.
+API_KEY_MARKER = "lq_"
+API_KEY_PREFIX_LENGTH = 10
+
+
+def api_key_hash(key: str) -> str:
+    """The stored form of a key. A plain SHA-256 is enough: the key is 256 random bits, so
+    there is nothing for a slow, salted hash to protect against guessing."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_issue(*, name: str, scope: str, created_by: User | None) -> tuple[ApiToken, str]:
+    """A new token and its key. The key is returned once and never stored: show it now."""
+    if scope not in ApiScope.values:
+        raise ValueError(f"Unknown API scope {scope!r}; expected one of {ApiScope.values}.")
+    if not name.strip():
+        raise ValueError("An API token needs a name saying who uses it.")
+    key = API_KEY_MARKER + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name.strip(),
+        scope=scope,
+        prefix=key[:API_KEY_PREFIX_LENGTH],
+        key_hash=api_key_hash(key),
+        created_by=created_by,
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Stop the token working from the next request on. Revoking twice keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

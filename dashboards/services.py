@@ -1,14 +1,20 @@
-"""Writes owned by the web front: the demo logins."""
+"""Writes owned by the web front: the demo logins and the metrics snapshots."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
 
+from accounts.models import Lead
+from dashboards.models import MetricsSnapshot
 from dashboards.roles import REVOPS, SALES_MANAGER, SDR, STAFF_ROLES, roles_ensure
-from routing.models import RepRole, SalesRep
+from routing.models import Assignment, AssignmentStatus, RepRole, SalesRep
+from scoring.models import ModelKind, ModelStatus, ModelVersion, Qualification, Tier
 
 DEMO_PASSWORD = "leadqual-demo"
 
@@ -87,3 +93,32 @@ def demo_users_ensure() -> list[DemoLogin]:
                 )
             )
     return logins
+
+
+def metrics_snapshot_take(*, now: datetime | None = None) -> MetricsSnapshot:
+    """Store the funnel's state as of now: a handful of aggregate queries, one row."""
+    now = now or timezone.now()
+    current = Qualification.objects.filter(is_current=True).aggregate(
+        qualified=Count("pk"),
+        sales_ready=Count("pk", filter=Q(tier=Tier.SALES_READY)),
+        nurture=Count("pk", filter=Q(tier=Tier.NURTURE)),
+        disqualified=Count("pk", filter=Q(tier=Tier.DISQUALIFY)),
+        needs_review=Count("pk", filter=Q(needs_review=True)),
+        requalified_last_hour=Count("pk", filter=Q(computed_at__gte=now - timedelta(hours=1))),
+        mean_conversion_probability=Avg("conversion_probability"),
+    )
+    leads = Lead.objects.aggregate(
+        leads=Count("pk"), leads_dirty=Count("pk", filter=Q(requalify_requested_at__isnull=False))
+    )
+    assignments = Assignment.objects.filter(status=AssignmentStatus.OPEN).aggregate(
+        assignments_open=Count("pk"),
+        assignments_overdue=Count("pk", filter=Q(first_touch_at__isnull=True, sla_due_at__lt=now)),
+    )
+    active = (
+        ModelVersion.objects.filter(kind=ModelKind.CONVERSION, status=ModelStatus.ACTIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return MetricsSnapshot.objects.create(
+        taken_at=now, active_model_version_id=active, **current, **leads, **assignments
+    )

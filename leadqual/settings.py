@@ -6,8 +6,10 @@ Celery tasks executed eagerly in-process, so `make demo` needs no server.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from leadqual.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
@@ -33,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files served from static/, not a CDN.
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
@@ -48,8 +53,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page needs a login; the middleware enforces it so no view can forget.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every page needs a login; the middleware enforces it so no view can forget. The API
+    # (/api/) is exempt: it authenticates itself and answers 401/403 in JSON, not a redirect.
+    "leadqual.api.LoginRequiredExceptApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -134,21 +140,108 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared here, copied into django-celery-beat's tables when beat starts, and paused or edited
-# in the admin ("Periodic tasks").
+# in the admin ("Periodic tasks"). Its scheduler reads "expire_seconds" from the options (it
+# drops "expires"); see docs/operations.md for what survives a restart of beat.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-check-sla": {
         "task": "routing.tasks.assignments_check_sla_task",
         "schedule": env_int("LEADQUAL_SLA_CHECK_SECONDS", default=300, minimum=10),
-        "options": {"expires": 240},
+        "options": {"expire_seconds": 240},
     },
+    # Leads the real-time path missed (broker down, a lost message): dirty for over a minute.
+    "scoring-requalify-dirty-sweep": {
+        "task": "scoring.tasks.leads_requalify_dirty_sweep_task",
+        "schedule": env_int("LEADQUAL_DIRTY_SWEEP_SECONDS", default=60, minimum=10),
+        "options": {"expire_seconds": 50},
+    },
+    "scoring-requalify-all-nightly": {
+        "task": "scoring.tasks.leads_qualify_all_task",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expire_seconds": 6 * 3600},
+    },
+    # Live-tier leads gone quiet, so that recency decay lowers them between nightly runs.
+    "scoring-requalify-dormant": {
+        "task": "scoring.tasks.leads_requalify_dormant_sweep_task",
+        "schedule": crontab(hour=1, minute=15),
+        "kwargs": {"dormant_days": 14, "stale_days": 7},
+        "options": {"expire_seconds": 6 * 3600},
+    },
+    # Gated: the new model is switched on only if it beats the active one on the same holdout.
+    "scoring-train-weekly": {
+        "task": "scoring.tasks.model_train_task",
+        "schedule": crontab(day_of_week="sun", hour=3, minute=0),
+        "options": {"expire_seconds": 12 * 3600},
+    },
+    "dashboards-metrics-snapshot": {
+        "task": "dashboards.tasks.metrics_snapshot_take_task",
+        "schedule": crontab(minute=0),
+        "options": {"expire_seconds": 3000},
+    },
+}
+
+# --- cache ----------------------------------------------------------------------------------
+# The re-qualification pipeline keeps its queued flag, notes and claims in the cache, so web
+# processes and workers must share it: Redis at CACHE_URL, else the broker's Redis; in-process
+# memory only on the embedded default (no broker, tasks run inline, one process).
+CACHE_URL = env_str("CACHE_URL", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "leadqual",
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Bearer first: its challenge makes a request without credentials a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "leadqual.api.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "leadqual.api.exception_handler",
+    # JSON only: the browsable renderer would also need the docs' auth and is not the docs page.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# Per token (per user for a session), a batch counting as one request; 429 with Retry-After.
+LEADQUAL_API_INGEST_RATE = env_str("LEADQUAL_API_INGEST_RATE", default="6000/min")
+# Checked here so a typo stops the start, not the first request (leadqual.api.rate_parse).
+if not re.fullmatch(
+    r"\s*[1-9]\d*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", LEADQUAL_API_INGEST_RATE
+):
+    raise ImproperlyConfigured(
+        f"LEADQUAL_API_INGEST_RATE={LEADQUAL_API_INGEST_RATE!r} is not 'N/period' with N ≥ 1 "
+        "and period s, min, hour or day (e.g. 6000/min)."
+    )
+# Called with the ids of the leads whose touchpoints an ingest stored, once it has committed:
+# the debounced re-qualification. Dotted paths: accounts cannot import scoring.
+LEADQUAL_AFTER_INGEST = ["scoring.tasks.leads_requalify_enqueue"]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "leadqual API",
+    "DESCRIPTION": "Events in; leads, accounts, qualifications and models out. See docs/api.md.",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page need a token (any scope) or a login, like the rest.
+    "SERVE_PERMISSIONS": ["leadqual.api.IsAuthenticatedOrToken"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Names for choice sets that share a field name across endpoints ("kind", "status").
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "accounts.models.TouchpointKind",
+        "IngestItemStatusEnum": "accounts.ingest.ITEM_STATUS_CHOICES",
+        "ModelKindEnum": "scoring.models.ModelKind",
+        "ModelStatusEnum": "scoring.models.ModelStatus",
+    },
 }
 
 # --- Salesforce -----------------------------------------------------------------------------
@@ -164,6 +257,17 @@ SALESFORCE_CONSUMER_SECRET = env_str("SALESFORCE_CONSUMER_SECRET", default="")
 SALESFORCE_PRIVATE_KEY_FILE = env_str("SALESFORCE_PRIVATE_KEY_FILE", default="")
 SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", default="59.0")
 SALESFORCE_API_USAGE_STOP_SHARE = env_float("SALESFORCE_API_USAGE_STOP_SHARE", default=0.8)
+# Plain-HTTP Salesforce-compatible loopback server (tests, demo): every https:// call goes there.
+SALESFORCE_LOOPBACK_URL = env_str("SALESFORCE_LOOPBACK_URL", default="")
+# simple-salesforce has no retry: the client retries 5xx, UNABLE_TO_LOCK_ROW and timeouts itself,
+# with exponential backoff and full jitter, at most this many times per call.
+SALESFORCE_MAX_RETRIES = env_int("SALESFORCE_MAX_RETRIES", default=4, minimum=0)
+SALESFORCE_RETRY_BACKOFF_SECONDS = env_float("SALESFORCE_RETRY_BACKOFF_SECONDS", default=1.0)
+SALESFORCE_RETRY_MAX_BACKOFF_SECONDS = env_float(
+    "SALESFORCE_RETRY_MAX_BACKOFF_SECONDS", default=30.0
+)
+SALESFORCE_TIMEOUT_SECONDS = env_float("SALESFORCE_TIMEOUT_SECONDS", default=60.0)
+SALESFORCE_BULK_POLL_SECONDS = env_float("SALESFORCE_BULK_POLL_SECONDS", default=2.0)
 if SALESFORCE_ENABLED and not (
     (SALESFORCE_USERNAME and SALESFORCE_PASSWORD)
     or (SALESFORCE_INSTANCE_URL and SALESFORCE_SESSION_ID)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, Max, Model, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.fields.json import KT
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.domains import FREE_MAIL_DOMAINS
 from accounts.models import Account, AccountEvent, IntentSignal, Lead, Stakeholder, Touchpoint
@@ -33,6 +37,7 @@ from scoring.models import (
     ModelVersion,
     PointRule,
     Qualification,
+    Tier,
 )
 from scoring.points import PointRuleSpec
 from scoring.rules import RuleSpec
@@ -453,3 +458,407 @@ def qualification_current(*, lead_id: int) -> Qualification | None:
 
 
 MODEL_KINDS = (ModelKind.CONVERSION, ModelKind.TIMELINE, ModelKind.DEAL_SIZE)
+
+
+# --- reads for the REST API ---------------------------------------------------------------
+#
+# Each list read returns one page in a fixed number of queries whatever its size: related rows
+# come with select_related / one prefetch / one grouped query per page, never one per row.
+
+# Windows of the account roll-up: the committee window of the features, so the API shows the
+# activity the model saw; trigger events matter for longer.
+ROLLUP_ACTIVITY_DAYS = COLLEAGUE_WINDOW_DAYS
+ROLLUP_EVENT_DAYS = 90
+ROLLUP_TOP_INTENT_TOPICS = 5
+ROLLUP_RECENT_EVENTS = 5
+# Best first: the "best current tier" of an account's leads.
+TIER_RANK: dict[str, int] = {Tier.SALES_READY: 0, Tier.NURTURE: 1, Tier.DISQUALIFY: 2}
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a keyset page ends: the ordering field's value and the primary key (tie-break)."""
+
+    value: Any
+    pk: int
+
+
+@dataclass(frozen=True)
+class Page(Generic[_Row]):
+    items: list[_Row]
+    # Where the next page starts; None on the last page.
+    next_position: Position | None
+
+
+def _keyset_page(
+    queryset: QuerySet[_Row], *, field: str, descending: bool, after: Position | None, limit: int
+) -> Page[_Row]:
+    """A page ordered by (field, pk), both in one direction, starting after `after`.
+
+    Keyset rather than offset paging: a page costs the same deep in a large table, and rows
+    inserted while a client pages do not shift the pages it has not read yet.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    sign = "-" if descending else ""
+    queryset = queryset.order_by(f"{sign}{field}", f"{sign}pk")
+    if after is not None:
+        beyond = "lt" if descending else "gt"
+        queryset = queryset.filter(
+            Q(**{f"{field}__{beyond}": after.value})
+            | Q(**{field: after.value, f"pk__{beyond}": after.pk})
+        )
+    rows = list(queryset[: limit + 1])
+    if len(rows) <= limit:
+        return Page(items=rows, next_position=None)
+    last = rows[limit - 1]
+    return Page(items=rows[:limit], next_position=Position(getattr(last, field), int(last.pk)))
+
+
+def lead_visible(*, user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Lead]:
+    """The leads a caller may read: every lead for an API token (`user` None), a superuser or
+    a staff user; only the leads they own for anyone else (an SDR).
+
+    Staff users (managers, RevOps) already see every lead in the admin, so hiding leads from
+    them here would protect nothing; SDRs never work in the admin and see only their own.
+    """
+    leads = Lead.objects.all()
+    if user is None or getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+        return leads
+    if not user.is_authenticated:
+        return leads.none()
+    return leads.filter(owner_id=user.pk)
+
+
+def _with_current_qualification(leads: QuerySet[Lead], *, full: bool) -> QuerySet[Lead]:
+    current = Qualification.objects.filter(is_current=True)
+    if full:
+        current = current.select_related("model_version").defer("model_version__artifact")
+    else:
+        # The list shows a summary; the explanation columns can be kilobytes per lead.
+        current = current.defer("contributions", "brief", "behaviour", "intent")
+    return leads.prefetch_related(
+        Prefetch("qualifications", queryset=current, to_attr="current_qualifications")
+    )
+
+
+def lead_current_qualification(lead: Lead) -> Qualification | None:
+    """The current qualification prefetched by the lead reads below."""
+    found: list[Qualification] = getattr(lead, "current_qualifications", [])
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    tier: str | None = None
+    owner_id: int | None = None
+    account_id: int | None = None
+    # Leads whose fields changed, or whose current qualification was computed, since then.
+    updated_since: datetime | None = None
+
+
+def lead_list(
+    *,
+    user: AbstractBaseUser | AnonymousUser | None,
+    filters: LeadFilters,
+    after: Position | None = None,
+    limit: int,
+) -> Page[Lead]:
+    """The caller's visible leads, newest first, with their current
+    qualification's summary (three queries per page)."""
+    leads = lead_visible(user=user)
+    if filters.tier is not None:
+        # One current qualification per lead (qualification_one_current): the join cannot
+        # repeat a lead.
+        leads = leads.filter(qualifications__is_current=True, qualifications__tier=filters.tier)
+    if filters.owner_id is not None:
+        leads = leads.filter(owner_id=filters.owner_id)
+    if filters.account_id is not None:
+        leads = leads.filter(account_id=filters.account_id)
+    if filters.updated_since is not None:
+        # A sync wants a lead whose score moved as much as one whose fields did, and
+        # re-qualification writes a Qualification row, not the lead.
+        requalified = Qualification.objects.filter(
+            lead_id=OuterRef("pk"), is_current=True, computed_at__gte=filters.updated_since
+        )
+        leads = leads.filter(Q(updated_at__gte=filters.updated_since) | Exists(requalified))
+    leads = _with_current_qualification(leads.select_related("account", "owner"), full=False)
+    # By creation, not by updated_at: a lead updated while a client pages does not jump
+    # pages, and created_at is indexed (a sort of every visible lead by updated_at is not).
+    return _keyset_page(leads, field="created_at", descending=True, after=after, limit=limit)
+
+
+def lead_get_for_user(*, user: AbstractBaseUser | AnonymousUser | None, lead_id: int) -> Lead:
+    """One lead the caller may read, with its account, owner and full current qualification.
+
+    Raises Lead.DoesNotExist for a lead that is missing and for one the caller may not see
+    alike, so an SDR cannot learn which ids belong to colleagues.
+    """
+    leads = _with_current_qualification(
+        lead_visible(user=user).select_related("account", "owner"), full=True
+    )
+    return leads.get(pk=lead_id)
+
+
+def lead_qualification_history(
+    *, lead: Lead, after: Position | None = None, limit: int
+) -> Page[Qualification]:
+    """The lead's qualifications, newest first (the explanation columns left out)."""
+    history = Qualification.objects.filter(lead_id=lead.pk).defer(
+        "contributions", "brief", "behaviour", "intent"
+    )
+    return _keyset_page(history, field="computed_at", descending=True, after=after, limit=limit)
+
+
+@dataclass(frozen=True)
+class CurrentAssignment:
+    """Where a lead is being worked, as routing reports it (routing depends on scoring, so it
+    provides this through LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER rather than being imported)."""
+
+    assignment_id: int
+    status: str
+    queue: str
+    rep_user_id: int | None
+    rep_name: str
+    assigned_at: datetime
+    sla_due_at: datetime | None
+    reason: str
+
+
+def lead_current_assignment(*, lead_id: int) -> CurrentAssignment | None:
+    """The lead's open or accepted assignment, when a provider is configured; else None.
+
+    The setting names a callable `(lead_id: int) -> CurrentAssignment | None`; it is read per
+    call (never at import) so tests can override it.
+    """
+    path = getattr(settings, "LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER", "")
+    if not path:
+        return None
+    provider: Callable[[int], CurrentAssignment | None] = import_string(path)
+    return provider(lead_id)
+
+
+# --- accounts and their roll-up ---
+
+
+@dataclass(frozen=True)
+class IntentTopic:
+    topic: str
+    max_surge: float
+    signals: int
+
+
+@dataclass(frozen=True)
+class RecentEvent:
+    kind: str
+    title: str
+    occurred_at: datetime
+
+
+@dataclass
+class AccountRollup:
+    """What an account's leads and signals add up to, as of `as_of`."""
+
+    leads: int = 0
+    qualified_leads: int = 0
+    leads_by_tier: dict[str, int] = field(default_factory=dict)
+    best_tier: str | None = None
+    highest_conversion_probability: float | None = None
+    # Stakeholders (leads on the buying committee) active in the last ROLLUP_ACTIVITY_DAYS.
+    engaged_stakeholders: int = 0
+    committee_roles_covered: list[str] = field(default_factory=list)
+    touches_30d: int = 0
+    intent_signals_30d: int = 0
+    max_intent_surge_30d: float | None = None
+    top_intent_topics: list[IntentTopic] = field(default_factory=list)
+    events_90d: int = 0
+    recent_events: list[RecentEvent] = field(default_factory=list)
+
+
+def account_rollups(
+    *, account_ids: Sequence[int], as_of: datetime | None = None
+) -> dict[int, AccountRollup]:
+    """The roll-up of each account, in seven grouped queries whatever the number of accounts."""
+    ids = [int(i) for i in account_ids]
+    now = as_of or timezone.now()
+    activity_since = now - timedelta(days=ROLLUP_ACTIVITY_DAYS)
+    events_since = now - timedelta(days=ROLLUP_EVENT_DAYS)
+    rollups = {account_id: AccountRollup() for account_id in ids}
+    if not ids:
+        return rollups
+
+    for account_id, count in (
+        Lead.objects.filter(account_id__in=ids)
+        .order_by()
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "n")
+    ):
+        rollups[account_id].leads = count
+
+    tiers = (
+        Qualification.objects.filter(is_current=True, lead__account_id__in=ids)
+        .order_by()
+        .values("lead__account_id", "tier")
+        .annotate(n=Count("pk"), best=Max("conversion_probability"))
+        .values_list("lead__account_id", "tier", "n", "best")
+    )
+    for account_id, tier, count, best in tiers:
+        rollup = rollups[account_id]
+        rollup.leads_by_tier[tier] = count
+        rollup.qualified_leads += count
+        if rollup.best_tier is None or TIER_RANK.get(tier, 99) < TIER_RANK.get(
+            rollup.best_tier, 99
+        ):
+            rollup.best_tier = tier
+        if best is not None and (
+            rollup.highest_conversion_probability is None
+            or best > rollup.highest_conversion_probability
+        ):
+            rollup.highest_conversion_probability = float(best)
+
+    # As the committee features count them: a stakeholder who is a lead with a touchpoint in
+    # the window; a committee on paper is not a committee forming.
+    engaged = (
+        Stakeholder.objects.filter(
+            account_id__in=ids,
+            lead__touchpoints__occurred_at__gte=activity_since,
+            lead__touchpoints__occurred_at__lte=now,
+        )
+        .order_by()
+        .values_list("account_id", "pk", "committee_role")
+        .distinct()
+    )
+    roles: dict[int, set[str]] = {}
+    for account_id, _, role in engaged:
+        rollups[account_id].engaged_stakeholders += 1
+        if role:
+            roles.setdefault(account_id, set()).add(role)
+    for account_id, covered in roles.items():
+        rollups[account_id].committee_roles_covered = sorted(covered)
+
+    # A touchpoint counts for its lead's account, or for its own account when anonymous. Two
+    # queries, not one with an OR across the join: each side then runs on its own index
+    # (leads by account, then touchpoints by lead and time; touchpoints by account and time),
+    # where the OR scans the whole table.
+    window = {"occurred_at__gte": activity_since, "occurred_at__lte": now}
+    by_lead = (
+        Touchpoint.objects.filter(lead__account_id__in=ids, **window)
+        .order_by()
+        .values("lead__account_id")
+        .annotate(n=Count("pk"))
+        .values_list("lead__account_id", "n")
+    )
+    anonymous = (
+        Touchpoint.objects.filter(lead__isnull=True, account_id__in=ids, **window)
+        .order_by()
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "n")
+    )
+    for account_id, count in [*by_lead, *anonymous]:
+        rollups[account_id].touches_30d += count
+
+    topics: dict[int, list[IntentTopic]] = {}
+    for account_id, topic, surge, count in (
+        IntentSignal.objects.filter(
+            account_id__in=ids, observed_at__gte=activity_since, observed_at__lte=now
+        )
+        .order_by()
+        .values("account_id", "topic")
+        .annotate(surge=Max("surge_score"), n=Count("pk"))
+        .values_list("account_id", "topic", "surge", "n")
+    ):
+        topics.setdefault(account_id, []).append(
+            IntentTopic(topic=topic, max_surge=float(surge), signals=count)
+        )
+    for account_id, found in topics.items():
+        rollup = rollups[account_id]
+        found.sort(key=lambda t: (-t.max_surge, t.topic))
+        rollup.intent_signals_30d = sum(t.signals for t in found)
+        rollup.max_intent_surge_30d = found[0].max_surge
+        rollup.top_intent_topics = found[:ROLLUP_TOP_INTENT_TOPICS]
+
+    for account_id, kind, title, occurred_at in (
+        AccountEvent.objects.filter(
+            account_id__in=ids, occurred_at__gte=events_since, occurred_at__lte=now
+        )
+        .order_by("account_id", "-occurred_at", "-pk")
+        .values_list("account_id", "kind", "title", "occurred_at")
+    ):
+        rollup = rollups[account_id]
+        rollup.events_90d += 1
+        if len(rollup.recent_events) < ROLLUP_RECENT_EVENTS:
+            rollup.recent_events.append(
+                RecentEvent(kind=kind, title=title, occurred_at=occurred_at)
+            )
+    return rollups
+
+
+def account_list(*, after: Position | None = None, limit: int) -> Page[Account]:
+    """Accounts by name (then id), with their owner."""
+    accounts = Account.objects.select_related("owner")
+    return _keyset_page(accounts, field="name", descending=False, after=after, limit=limit)
+
+
+def account_get(*, account_id: int) -> Account:
+    return Account.objects.select_related("owner").get(pk=account_id)
+
+
+# --- the model registry ---
+
+
+def _model_versions() -> QuerySet[ModelVersion]:
+    # The artifact can be megabytes: never load it to show metrics.
+    return ModelVersion.objects.select_related("activated_by").defer("artifact")
+
+
+def model_version_list(
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    after: Position | None = None,
+    limit: int,
+) -> Page[ModelVersion]:
+    """Model versions, newest trained first."""
+    versions = _model_versions()
+    if kind is not None:
+        versions = versions.filter(kind=kind)
+    if status is not None:
+        versions = versions.filter(status=status)
+    return _keyset_page(versions, field="trained_at", descending=True, after=after, limit=limit)
+
+
+def model_version_get(*, model_version_id: int) -> ModelVersion:
+    return _model_versions().get(pk=model_version_id)
+
+
+# The metrics a list shows beside each version, by kind; the detail has them all.
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
+    ModelKind.CONVERSION: ("auc", "log_loss", "brier", "ece", "base_rate", "rows",
+                           "lift_over_baseline_at_capacity"),
+    ModelKind.TIMELINE: ("coverage", "expected_coverage", "median_absolute_error", "mean_width",
+                         "rows"),
+    ModelKind.DEAL_SIZE: ("coverage", "expected_coverage", "median_absolute_error", "mean_width",
+                          "rows"),
+}  # fmt: skip
+
+
+def model_version_headline_metrics(version: ModelVersion) -> dict[str, float | int | None]:
+    """The version's headline holdout figures: those of HEADLINE_METRICS it has, plus the
+    precision and lift of its top slice (at capacity) for a conversion model."""
+    metrics = version.metrics if isinstance(version.metrics, dict) else {}
+    headline: dict[str, float | int | None] = {
+        name: metrics[name]
+        for name in HEADLINE_METRICS.get(version.kind, ())
+        if isinstance(metrics.get(name), int | float | type(None)) and name in metrics
+    }
+    at_capacity = metrics.get("at_capacity")
+    if isinstance(at_capacity, dict):
+        for name in ("precision", "lift"):
+            value = at_capacity.get(name)
+            if isinstance(value, int | float) or value is None:
+                headline[f"{name}_at_capacity"] = value
+    return headline

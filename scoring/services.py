@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -44,7 +46,16 @@ from scoring.ml.conversion import (
 )
 from scoring.ml.metrics import is_better
 from scoring.ml.ranges import train_range_model
-from scoring.models import ModelKind, ModelStatus, ModelVersion, Qualification, ScoringSettings
+from scoring.models import (
+    Feedback,
+    FeedbackReason,
+    FeedbackVerdict,
+    ModelKind,
+    ModelStatus,
+    ModelVersion,
+    Qualification,
+    ScoringSettings,
+)
 from scoring.points import compute_point_scores
 from scoring.rules import ReviewPolicy, RuleSpec
 
@@ -772,3 +783,76 @@ def rules_dry_run(
         by_reason=dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
         examples=examples,
     )
+
+
+# --- feedback -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def feedback_create(
+    *,
+    lead: Lead,
+    user: User,
+    verdict: str,
+    reason: str,
+    comment: str = "",
+    qualification_id: int | None = None,
+) -> Feedback:
+    """Record a rep's accept or reject of a lead, against the qualification they saw.
+
+    `qualification_id` names that qualification; without it, the lead's current one (if any).
+    Raises ValidationError, keyed by field, for a verdict or reason outside the choices or a
+    qualification of another lead.
+    """
+    errors: dict[str, list[str]] = {}
+    if verdict not in FeedbackVerdict.values:
+        errors["verdict"] = [f"{verdict!r} is not one of {', '.join(FeedbackVerdict.values)}."]
+    if reason not in FeedbackReason.values:
+        errors["reason"] = [f"{reason!r} is not one of {', '.join(FeedbackReason.values)}."]
+    qualification: Qualification | None = None
+    if qualification_id is not None:
+        qualification = Qualification.objects.filter(pk=qualification_id, lead_id=lead.pk).first()
+        if qualification is None:
+            errors["qualification_id"] = [
+                f"Qualification {qualification_id} is not a qualification of lead {lead.pk}."
+            ]
+    else:
+        qualification = selectors.qualification_current(lead_id=lead.pk)
+    if errors:
+        raise ValidationError(errors)
+    return Feedback.objects.create(
+        lead=lead,
+        qualification=qualification,
+        user=user,
+        verdict=verdict,
+        reason=reason,
+        comment=comment,
+    )
+
+
+# --- model activation from the API ----------------------------------------------------------
+
+
+def model_activate_checked(*, model_version: ModelVersion, user: Any = None) -> ModelVersion:
+    """`model_activate`, once the version's artifact is proven to load.
+
+    Serving loads the active model on every qualification: a version whose artifact this code
+    can no longer read (written by an older artifact format, or damaged) would stop all of
+    them. Raises ValidationError on "artifact" for such a version and changes nothing.
+    """
+    # Read here, not passed in: list and detail reads leave the (megabytes of) artifact out.
+    data = ModelVersion.objects.values_list("artifact", flat=True).get(pk=model_version.pk)
+    try:
+        artifact.load(bytes(data))
+    # ArtifactError, XGBoost's own error (a ValueError too) on a damaged booster, or a
+    # manifest without a key it needs.
+    except (ValueError, KeyError) as exc:
+        raise ValidationError(
+            {
+                "artifact": [
+                    f"Model version {model_version.pk}'s artifact cannot be loaded ({exc}); "
+                    "activating it would stop qualification."
+                ]
+            }
+        ) from exc
+    return model_activate(model_version=model_version, user=user)

@@ -28,6 +28,7 @@ from accounts.models import (
     Stakeholder,
     Touchpoint,
 )
+from accounts.services import api_token_issue
 from routing.models import (
     Assignment,
     AssignmentEvent,
@@ -155,6 +156,7 @@ def build_world(count: int, *, start: int = 0) -> None:
         AssignmentEvent.objects.create(
             assignment=assignment, kind="sla_breach", by_user=user, message="SLA breached"
         )
+        api_token_issue(name=f"Integration {i}", scope="read", created_by=user)
         RoundRobinClock.objects.create(key=f"pool:{pool.pk}", virtual_time=1.0, leads=i + 1)
         RoundRobinCredit.objects.create(key=f"pool:{pool.pk}", rep=rep, credit=0.5, leads=i + 1)
         IdealCustomerProfile.objects.create(

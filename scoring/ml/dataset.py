@@ -236,7 +236,9 @@ class FeatureSchema:
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [f.name for f in self.features if f.name not in X.columns]
         if missing:
-            raise KeyError(f"feature columns missing: {missing}")
+            # A custom attribute none of these leads carries (a new lead from the event API,
+            # say): missing for every row, as it would be for one such lead among many.
+            X = X.assign(**dict.fromkeys(missing, np.nan))
         columns: dict[str, Any] = {}
         for spec in self.features:
             col = X[spec.name]

@@ -76,10 +76,12 @@ def test_schema_maps_serving_categories_to_training_codes_and_unseen_to_missing(
     ]
 
 
-def test_schema_refuses_a_frame_without_a_training_column():
-    schema = FeatureSchema.fit(pd.DataFrame({"x": [1.0], "y": [2.0]}))
-    with pytest.raises(KeyError, match="'y'"):
-        schema.prepare(pd.DataFrame({"x": [1.0]}))
+def test_a_training_column_absent_at_serving_is_missing_for_every_row():
+    # A custom attribute none of the served leads carries: the model sees "unknown", not a crash.
+    schema = FeatureSchema.fit(pd.DataFrame({"x": [1.0, 3.0], "y": [2.0, 4.0]}))
+    prepared = schema.prepare(pd.DataFrame({"x": [1.0]}))
+    assert list(prepared.columns) == ["x", "y"]
+    assert prepared["y"].isna().all()
 
 
 def test_schema_round_trips_through_a_dict():
