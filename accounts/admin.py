@@ -7,17 +7,21 @@ or autocomplete, and nothing counts a big table twice (`BigTableAdmin`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -95,6 +99,82 @@ class SingletonAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class DryRunChangeFormMixin(admin.ModelAdmin):
+    """A "Dry run (don't save)" button on a rule's change form: the form is validated as Save
+    would validate it, the subclass reports what the edit would do, and the same page renders
+    with the report above the form. Nothing is saved.
+
+    Follows ModelAdmin._changeform_view up to the save. Subclasses implement `dry_run_report`.
+    """
+
+    # True where the report reads more than a viewer may see (every rep's load, say).
+    dry_run_requires_change = False
+
+    def dry_run_report(
+        self, request: HttpRequest, form: forms.ModelForm, *, add: bool, saved: Any
+    ) -> dict[str, Any]:
+        """The page's extra context: the report under "dry_run" (None when the form is
+        invalid) and the subclass's own controls. `saved`: the row as stored before the edit
+        was validated into `form.instance` (None when adding)."""
+        raise NotImplementedError
+
+    def dry_run_changeform(
+        self,
+        request: HttpRequest,
+        object_id: str | None,
+        form_url: str,
+        extra_context: dict[str, Any] | None,
+    ) -> HttpResponse:
+        add = object_id is None
+        obj: Any = None
+        if self.dry_run_requires_change and not self.has_change_permission(request):
+            raise PermissionDenied
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        # Validation writes the edit into the instance: keep the stored values apart.
+        saved = copy.copy(obj)
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(
+            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
+        )
+        form = form_class(request.POST, request.FILES, instance=obj)
+        report = self.dry_run_report(request, form, add=add, saved=saved)
+        fieldset_list: list[Any] = list(fieldsets)
+        admin_form = helpers.AdminForm(
+            form,
+            fieldset_list,
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ("Add %s" if add else "Change %s") % self.opts.verbose_name,
+            "subtitle": str(saved) if saved is not None else None,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            **report,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(
+            request, context, add=add, change=not add, obj=obj, form_url=form_url
+        )
 
 
 class ListField(forms.Field):

@@ -11,12 +11,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.contrib.admin.options import IS_POPUP_VAR
-from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, ForeignKey, OuterRef, QuerySet, Subquery
 from django.forms import ModelChoiceField
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -24,6 +22,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
+    DryRunChangeFormMixin,
     ListField,
     PerLeadAdmin,
     SingletonAdmin,
@@ -379,8 +378,11 @@ class RoutingRuleForm(forms.ModelForm):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(DryRunChangeFormMixin):
     form = RoutingRuleForm
+    # The dry run reads every rep's load and every lead's place: managers who may change
+    # rules, not whoever may view them.
+    dry_run_requires_change = True
     list_display = ("priority", "name", "is_active", "conditions", "pool", "strategy")
     list_display_links = ("name",)
     list_editable = ("priority", "is_active")
@@ -435,7 +437,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         if request.method == "POST" and DRY_RUN in request.POST:
-            return self._dry_run_changeform(request, object_id, form_url, extra_context)
+            return self.dry_run_changeform(request, object_id, form_url, extra_context)
         size_form = DryRunSizeForm.for_request(request)
         if not size_form.is_valid():
             size_form = DryRunSizeForm({DRY_RUN_LAST_N: ""})
@@ -444,40 +446,9 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             context["dry_run_size_form"] = size_form
         return super().changeform_view(request, object_id, form_url, context)
 
-    def _dry_run_changeform(
-        self,
-        request: HttpRequest,
-        object_id: str | None,
-        form_url: str,
-        extra_context: dict[str, Any] | None,
-    ) -> HttpResponse:
-        """Validate the form as Save would, replay recent leads with the edit, save nothing.
-
-        Follows ModelAdmin._changeform_view up to the save, then renders the same page with
-        the report above the form.
-        """
-        add = object_id is None
-        obj: RoutingRule | None = None
-        # The dry run reads every rep's load and every lead's place: managers who may change
-        # rules, not whoever may view them.
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        if object_id is None:
-            if not self.has_add_permission(request):
-                raise PermissionDenied
-        else:
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None:
-                raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
-            if not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        subtitle = str(obj) if obj is not None else None
-
-        fieldsets = self.get_fieldsets(request, obj)
-        form_class = self.get_form(
-            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
-        )
-        form = form_class(request.POST, request.FILES, instance=obj)
+    def dry_run_report(
+        self, request: HttpRequest, form: forms.ModelForm, *, add: bool, saved: Any
+    ) -> dict[str, Any]:
         size_form = DryRunSizeForm.for_request(request)
         outcome: dict[str, Any] | None = None
         rule_valid = form.is_valid()
@@ -489,35 +460,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             outcome["title"] = f"Dry run of the rules with this {'new ' if add else ''}rule" + (
                 "" if edited.is_active else " (inactive: it leaves the rule set)"
             )
-
-        fieldset_list: list[Any] = list(fieldsets)
-        admin_form = helpers.AdminForm(
-            form,
-            fieldset_list,
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": ("Add %s" if add else "Change %s") % self.opts.verbose_name,
-            "subtitle": subtitle,
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            "dry_run_size_form": size_form,
-            "dry_run": outcome,
-            **(extra_context or {}),
-        }
-        return self.render_change_form(
-            request, context, add=add, change=not add, obj=obj, form_url=form_url
-        )
+        return {"dry_run_size_form": size_form, "dry_run": outcome}
 
     def dry_run_view(self, request: HttpRequest) -> TemplateResponse:
         """The saved rules replayed over recent leads: where they are against where the rules

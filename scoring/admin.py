@@ -14,8 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import IS_POPUP_VAR
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Length
@@ -35,6 +34,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
+    DryRunChangeFormMixin,
     LeadAdmin,
     ListField,
     PerLeadAdmin,
@@ -371,7 +371,7 @@ class DisqualificationRuleForm(forms.ModelForm):
 
 
 @admin.register(DisqualificationRule)
-class DisqualificationRuleAdmin(admin.ModelAdmin):
+class DisqualificationRuleAdmin(DryRunChangeFormMixin):
     form = DisqualificationRuleForm
     list_display = (
         "priority",
@@ -412,7 +412,7 @@ class DisqualificationRuleAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         if request.method == "POST" and DRY_RUN in request.POST:
-            return self._dry_run_changeform(request, object_id, form_url, extra_context)
+            return self.dry_run_changeform(request, object_id, form_url, extra_context)
         days_form = DryRunDaysForm.for_request(request)
         if not days_form.is_valid():
             days_form = DryRunDaysForm({DRY_RUN_DAYS: ""})
@@ -420,38 +420,9 @@ class DisqualificationRuleAdmin(admin.ModelAdmin):
             request, object_id, form_url, {**(extra_context or {}), "dry_run_days_form": days_form}
         )
 
-    def _dry_run_changeform(
-        self,
-        request: HttpRequest,
-        object_id: str | None,
-        form_url: str,
-        extra_context: dict[str, Any] | None,
-    ) -> HttpResponse:
-        """Validate the form as Save would, replay the rules with the edit, save nothing.
-
-        Follows ModelAdmin._changeform_view up to the save, then renders the same page with
-        the report above the form.
-        """
-        add = object_id is None
-        obj: DisqualificationRule | None = None
-        if object_id is None:
-            if not self.has_add_permission(request):
-                raise PermissionDenied
-        else:
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None:
-                raise Http404(f"No {self.opts.verbose_name} with the id {object_id}.")
-            if not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        # Validation writes the edit into the instance: read the saved values first.
-        replaces = obj.reason_code if obj is not None else None
-        subtitle = str(obj) if obj is not None else None
-
-        fieldsets = self.get_fieldsets(request, obj)
-        form_class = self.get_form(
-            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
-        )
-        form = form_class(request.POST, request.FILES, instance=obj)
+    def dry_run_report(
+        self, request: HttpRequest, form: forms.ModelForm, *, add: bool, saved: Any
+    ) -> dict[str, Any]:
         days_form = DryRunDaysForm.for_request(request)
         outcome: dict[str, Any] | None = None
         rule_valid = form.is_valid()
@@ -460,42 +431,16 @@ class DisqualificationRuleAdmin(admin.ModelAdmin):
         elif rule_valid:
             edited: DisqualificationRule = form.instance
             outcome = dry_run(
-                rules=rules_with_edit(edited=edited, replaces=replaces),
+                rules=rules_with_edit(
+                    edited=edited, replaces=saved.reason_code if saved is not None else None
+                ),
                 days=days_form.days,
                 extra_names={edited.reason_code: edited.name},
             )
             outcome["title"] = f"Dry run of this {'new ' if add else ''}rule" + (
                 "" if edited.is_active else " (inactive: it leaves the rule set)"
             )
-
-        fieldset_list: list[Any] = list(fieldsets)
-        admin_form = helpers.AdminForm(
-            form,
-            fieldset_list,
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": ("Add %s" if add else "Change %s") % self.opts.verbose_name,
-            "subtitle": subtitle,
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            "dry_run_days_form": days_form,
-            "dry_run": outcome,
-            **(extra_context or {}),
-        }
-        return self.render_change_form(
-            request, context, add=add, change=not add, obj=obj, form_url=form_url
-        )
+        return {"dry_run_days_form": days_form, "dry_run": outcome}
 
     @admin.action(description="Dry run: disable the selected rules", permissions=["change"])
     def dry_run_disable(
