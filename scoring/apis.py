@@ -243,7 +243,9 @@ class QualificationSummarySerializer(serializers.Serializer):
         ref_name = "QualificationSummary"
 
 
-class QualificationDetailSerializer(QualificationSummarySerializer):
+# The summary with the predicted ranges and the fit scores, shared by the detail and a history
+# row (a comment, not a docstring: drf-spectacular would print it on both schemas).
+class QualificationFiguresSerializer(QualificationSummarySerializer):
     timeline_days_low = serializers.IntegerField(allow_null=True)
     timeline_days_high = serializers.IntegerField(allow_null=True)
     deal_size_low = serializers.DecimalField(
@@ -256,6 +258,9 @@ class QualificationDetailSerializer(QualificationSummarySerializer):
     fit_role = serializers.IntegerField(allow_null=True)
     fit_technology = serializers.IntegerField(allow_null=True)
     fit_timing = serializers.IntegerField(allow_null=True)
+
+
+class QualificationDetailSerializer(QualificationFiguresSerializer):
     behaviour = serializers.DictField()
     intent = serializers.DictField()
     contributions = serializers.DictField()
@@ -454,19 +459,7 @@ class LeadQualificationListApi(APIView):
         class Meta:
             ref_name = "LeadQualificationListInput"
 
-    class ItemSerializer(QualificationSummarySerializer):
-        timeline_days_low = serializers.IntegerField(allow_null=True)
-        timeline_days_high = serializers.IntegerField(allow_null=True)
-        deal_size_low = serializers.DecimalField(
-            max_digits=14, decimal_places=2, allow_null=True, coerce_to_string=False
-        )
-        deal_size_high = serializers.DecimalField(
-            max_digits=14, decimal_places=2, allow_null=True, coerce_to_string=False
-        )
-        fit_company = serializers.IntegerField(allow_null=True)
-        fit_role = serializers.IntegerField(allow_null=True)
-        fit_technology = serializers.IntegerField(allow_null=True)
-        fit_timing = serializers.IntegerField(allow_null=True)
+    class ItemSerializer(QualificationFiguresSerializer):
         recommended_action = serializers.CharField()
 
         class Meta:
