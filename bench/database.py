@@ -47,3 +47,40 @@ def postgres_database(name: str, *, script: str, keep: bool = False) -> Iterator
 
             connections.close_all()
             _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def touchpoint_copy_ceiling(*, where: str = "") -> tuple[float, int]:
+    """COPY the touchpoint rows (those matching the SQL `where`, or all) into an empty copy of
+    the table, with the same indexes and no foreign keys: the ceiling a load into the real
+    table is measured against. Returns (seconds, rows copied)."""
+    import time
+
+    from django.db import connection, transaction
+
+    from accounts.models import Touchpoint
+
+    table = Touchpoint._meta.db_table
+    columns = ", ".join(
+        connection.ops.quote_name(f.column)
+        for f in Touchpoint._meta.concrete_fields
+        if not f.primary_key
+    )
+    condition = f" WHERE {where}" if where else ""
+    chunks: list[bytes] = []
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY (SELECT {columns} FROM {table}{condition}) TO STDOUT") as copy:
+            chunks.extend(bytes(data) for data in copy)
+        cursor.execute("DROP TABLE IF EXISTS bench_touchpoint_ceiling")
+        cursor.execute(f"CREATE TABLE bench_touchpoint_ceiling (LIKE {table} INCLUDING ALL)")
+    started = time.perf_counter()
+    sql = f"COPY bench_touchpoint_ceiling ({columns}) FROM STDIN"
+    with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bench_touchpoint_ceiling")
+        row = cursor.fetchone()
+        copied = int(row[0]) if row else 0
+        cursor.execute("DROP TABLE bench_touchpoint_ceiling")
+    return seconds, copied

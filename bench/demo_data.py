@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.database import postgres_database
+from bench.database import postgres_database, touchpoint_copy_ceiling
 
 BENCH_DATABASE = "leadqual_bench_demo"
 
@@ -48,9 +48,8 @@ def _run(args: argparse.Namespace) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
 
-    from accounts.models import Touchpoint
     from leadqual.demo.load import anchor_parse, demo_world_load
 
     print(f"database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
@@ -84,28 +83,7 @@ def _run(args: argparse.Namespace) -> None:
     print(f"touchpoints/s: {touchpoints / seconds:,.0f}")
 
     # The ceiling: the same touchpoint rows, COPY'd into an empty copy of the table.
-    table = Touchpoint._meta.db_table
-    columns = ", ".join(
-        connection.ops.quote_name(f.column)
-        for f in Touchpoint._meta.concrete_fields
-        if not f.primary_key
-    )
-    chunks: list[bytes] = []
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY (SELECT {columns} FROM {table}) TO STDOUT") as copy:
-            chunks.extend(bytes(data) for data in copy)
-        cursor.execute("DROP TABLE IF EXISTS bench_touchpoint_ceiling")
-        cursor.execute(f"CREATE TABLE bench_touchpoint_ceiling (LIKE {table} INCLUDING ALL)")
-    copy_started = time.perf_counter()
-    sql = f"COPY bench_touchpoint_ceiling ({columns}) FROM STDIN"
-    with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for chunk in chunks:
-            copy.write(chunk)
-    raw_seconds = time.perf_counter() - copy_started
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM bench_touchpoint_ceiling")
-        copied = int(cursor.fetchone()[0])
-        cursor.execute("DROP TABLE bench_touchpoint_ceiling")
+    raw_seconds, copied = touchpoint_copy_ceiling()
     print(
         f"ceiling: raw COPY of the same {copied:,} touchpoint rows into an empty copy of the "
         f"table: {raw_seconds:.1f}s, {copied / raw_seconds:,.0f} rows/s"

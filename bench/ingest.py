@@ -342,34 +342,10 @@ def _post_all(
 
 
 def _copy_ceiling() -> tuple[float, int]:
-    """The benchmark's touchpoints, COPY'd into an empty copy of the table."""
-    from django.db import connection, transaction
+    """The benchmark's touchpoints, COPY'd into an empty copy of the table: (rows/s, rows)."""
+    from bench.database import touchpoint_copy_ceiling
 
-    from accounts.models import Touchpoint
-
-    table = Touchpoint._meta.db_table
-    columns = ", ".join(
-        connection.ops.quote_name(f.column)
-        for f in Touchpoint._meta.concrete_fields
-        if not f.primary_key
-    )
-    chunks: list[bytes] = []
-    with connection.cursor() as cursor:
-        query = f"COPY (SELECT {columns} FROM {table} WHERE external_id LIKE 'bench-%%') TO STDOUT"
-        with cursor.copy(query) as copy:
-            chunks.extend(bytes(data) for data in copy)
-        cursor.execute("DROP TABLE IF EXISTS bench_ingest_ceiling")
-        cursor.execute(f"CREATE TABLE bench_ingest_ceiling (LIKE {table} INCLUDING ALL)")
-    started = time.perf_counter()
-    sql = f"COPY bench_ingest_ceiling ({columns}) FROM STDIN"
-    with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for chunk in chunks:
-            copy.write(chunk)
-    seconds = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM bench_ingest_ceiling")
-        copied = int(cursor.fetchone()[0])
-        cursor.execute("DROP TABLE bench_ingest_ceiling")
+    seconds, copied = touchpoint_copy_ceiling(where="external_id LIKE 'bench-%%'")
     return copied / seconds, copied
 
 
