@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 from django import forms
 from django.contrib import admin
@@ -99,6 +99,49 @@ class SingletonAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class DryRunSizeFormBase(forms.Form):
+    """The one number a dry run takes (days, leads), read from the POST or a link's query.
+
+    A subclass declares the IntegerField named `field_name` (not required: empty means
+    `default`) and the word `error_label` its errors are headed with.
+    """
+
+    field_name: str
+    default: int
+    error_label: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It sits in a row of buttons ("Leads of the last [30] days"): no colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def for_request(cls, request: HttpRequest) -> Self:
+        """Bound to the POSTed value, or to ?<field_name>= on a link; empty means the default."""
+        value = request.POST.get(cls.field_name, request.GET.get(cls.field_name, ""))
+        return cls({cls.field_name: value})
+
+    @classmethod
+    def unbound_default(cls) -> Self:
+        return cls({cls.field_name: ""})
+
+    def error_outcome(self) -> dict[str, Any] | None:
+        """The report panel's stand-in when the value is invalid, so the page says why at the
+        top and not only beside the field at the bottom."""
+        errors = self.errors.get(self.field_name)
+        if not errors:
+            return None
+        return {
+            "title": "Dry run not run",
+            "error": f"{self.error_label}: {' '.join(map(str, errors))}",
+        }
+
+    @property
+    def value(self) -> int:
+        value = self.cleaned_data.get(self.field_name)
+        return int(value) if value is not None else self.default
 
 
 class DryRunChangeFormMixin(admin.ModelAdmin):

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
     DryRunChangeFormMixin,
+    DryRunSizeFormBase,
     ListField,
     PerLeadAdmin,
     SingletonAdmin,
@@ -269,7 +270,11 @@ DRY_RUN = "_dry_run"
 DRY_RUN_LAST_N = "dry_run_last_n"
 
 
-class DryRunSizeForm(forms.Form):
+class DryRunSizeForm(DryRunSizeFormBase):
+    field_name = DRY_RUN_LAST_N
+    default = DEFAULT_LAST_N
+    error_label = "Leads"
+
     dry_run_last_n = forms.IntegerField(
         label="Replay the last",
         required=False,
@@ -283,28 +288,9 @@ class DryRunSizeForm(forms.Form):
         help_text=f"qualified leads (1 to {MAX_LAST_N})",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # It sits in a row of buttons: "Replay the last [500] qualified leads", no colon.
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    @classmethod
-    def for_request(cls, request: HttpRequest) -> DryRunSizeForm:
-        """Bound to the POSTed N, or to ?dry_run_last_n= on a link; empty means the default."""
-        value = request.POST.get(DRY_RUN_LAST_N, request.GET.get(DRY_RUN_LAST_N, ""))
-        return cls({DRY_RUN_LAST_N: value})
-
-    def error_outcome(self) -> dict[str, Any] | None:
-        """The report panel's stand-in when N is invalid, so the page says why at the top."""
-        errors = self.errors.get(DRY_RUN_LAST_N)
-        if not errors:
-            return None
-        return {"title": "Dry run not run", "error": f"Leads: {' '.join(map(str, errors))}"}
-
     @property
     def last_n(self) -> int:
-        value = self.cleaned_data.get(DRY_RUN_LAST_N)
-        return int(value) if value is not None else DEFAULT_LAST_N
+        return self.value
 
 
 def rules_with_edit(*, edited: RoutingRule) -> list[RuleSpec]:
@@ -440,7 +426,7 @@ class RoutingRuleAdmin(DryRunChangeFormMixin):
             return self.dry_run_changeform(request, object_id, form_url, extra_context)
         size_form = DryRunSizeForm.for_request(request)
         if not size_form.is_valid():
-            size_form = DryRunSizeForm({DRY_RUN_LAST_N: ""})
+            size_form = DryRunSizeForm.unbound_default()
         context = {**(extra_context or {})}
         if self.has_change_permission(request):
             context["dry_run_size_form"] = size_form

@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from accounts.admin import (
     DryRunChangeFormMixin,
+    DryRunSizeFormBase,
     LeadAdmin,
     ListField,
     PerLeadAdmin,
@@ -246,7 +247,11 @@ DRY_RUN_DEFAULT_DAYS = 30
 DRY_RUN_MAX_DAYS = 365
 
 
-class DryRunDaysForm(forms.Form):
+class DryRunDaysForm(DryRunSizeFormBase):
+    field_name = DRY_RUN_DAYS
+    default = DRY_RUN_DEFAULT_DAYS
+    error_label = "Days"
+
     dry_run_days = forms.IntegerField(
         label="Leads of the last",
         required=False,
@@ -258,29 +263,9 @@ class DryRunDaysForm(forms.Form):
         help_text=f"days (1 to {DRY_RUN_MAX_DAYS})",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # It sits in a row of buttons: "Leads of the last [30] days", no colon.
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    @classmethod
-    def for_request(cls, request: HttpRequest) -> DryRunDaysForm:
-        """Bound to the POSTed days, or to ?dry_run_days= on a link; empty means the default."""
-        value = request.POST.get(DRY_RUN_DAYS, request.GET.get(DRY_RUN_DAYS, ""))
-        return cls({DRY_RUN_DAYS: value})
-
-    def error_outcome(self) -> dict[str, Any] | None:
-        """The report panel's stand-in when the days are invalid, so the page says why at the
-        top and not only beside the field at the bottom."""
-        errors = self.errors.get(DRY_RUN_DAYS)
-        if not errors:
-            return None
-        return {"title": "Dry run not run", "error": f"Days: {' '.join(map(str, errors))}"}
-
     @property
     def days(self) -> int:
-        value = self.cleaned_data.get(DRY_RUN_DAYS)
-        return int(value) if value is not None else DRY_RUN_DEFAULT_DAYS
+        return self.value
 
 
 def rules_with_edit(*, edited: DisqualificationRule, replaces: str | None) -> list[RuleSpec]:
@@ -415,7 +400,7 @@ class DisqualificationRuleAdmin(DryRunChangeFormMixin):
             return self.dry_run_changeform(request, object_id, form_url, extra_context)
         days_form = DryRunDaysForm.for_request(request)
         if not days_form.is_valid():
-            days_form = DryRunDaysForm({DRY_RUN_DAYS: ""})
+            days_form = DryRunDaysForm.unbound_default()
         return super().changeform_view(
             request, object_id, form_url, {**(extra_context or {}), "dry_run_days_form": days_form}
         )
