@@ -49,6 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.database import postgres_database
+from bench.servers import server_wait_ready
 
 BENCH_DATABASE = "leadqual_bench_ingest"
 TARGET_EVENTS_PER_S = 10_000
@@ -297,19 +298,13 @@ def _server_start(args: argparse.Namespace) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=SERVER_LOG.open("wb"),
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with {server.returncode}; run it by hand to see why")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            connection.request("GET", "/api/v1/schema/")
-            connection.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    sys.exit("the server did not start within 30 s")
+    server_wait_ready(
+        server,
+        args.port,
+        stop=server.terminate,
+        details=lambda: "; run it by hand to see why",
+    )
+    return server
 
 
 def _post_all(

@@ -48,6 +48,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.database import postgres_database
+from bench.servers import server_wait_ready
 
 BENCH_DATABASE = "leadqual_bench_latency"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/6"
@@ -181,19 +182,13 @@ def _server_start(args: argparse.Namespace, log: Any) -> subprocess.Popen[bytes]
         ],
         log,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with {server.returncode}:\n{_tail(log)}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            connection.request("GET", "/api/v1/schema/")
-            connection.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    _stop(server)
-    sys.exit(f"the server did not start within 30 s:\n{_tail(log)}")
+    server_wait_ready(
+        server,
+        args.port,
+        stop=lambda: _stop(server),
+        details=lambda: f":\n{_tail(log)}",
+    )
+    return server
 
 
 def _pings(count: int) -> list[float]:
