@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboards import views
+from dashboards.views import home, manager, revops, sdr
 
 app_name = "dashboards"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
+    *sdr.urlpatterns,
+    *manager.urlpatterns,
+    *revops.urlpatterns,
 ]

@@ -40,6 +40,7 @@ from routing.models import (
 )
 from routing.sla import BusinessHours
 from scoring.models import DisqualificationRule, Qualification
+from scoring.selectors import CurrentAssignment
 
 WORKDAYS_PER_WEEK = 5
 
@@ -322,6 +323,30 @@ def current_assignments(*, lead_ids: Collection[int]) -> dict[int, Assignment]:
             lead_id__in=list(lead_ids), status__in=CURRENT_STATUSES
         ).order_by("assigned_at", "pk")
     }
+
+
+def lead_current_assignment(lead_id: int) -> CurrentAssignment | None:
+    """The lead's current assignment as scoring's API reports it (the provider named by
+    LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER, since scoring cannot import routing)."""
+    assignment = (
+        Assignment.objects.filter(lead_id=lead_id, status__in=CURRENT_STATUSES)
+        .select_related("rep__user")
+        .order_by("-assigned_at", "-pk")
+        .first()
+    )
+    if assignment is None:
+        return None
+    rep = assignment.rep
+    return CurrentAssignment(
+        assignment_id=assignment.pk,
+        status=assignment.status,
+        queue=assignment.queue,
+        rep_user_id=rep.user_id if rep is not None else None,
+        rep_name=str(rep) if rep is not None else "",
+        assigned_at=assignment.assigned_at,
+        sla_due_at=assignment.sla_due_at,
+        reason=assignment.reason,
+    )
 
 
 def recent_qualifications(*, limit: int) -> list[tuple[int, datetime]]:

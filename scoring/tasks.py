@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -356,19 +356,65 @@ def leads_requalify_dormant_sweep_task(dormant_days: int = 14, stale_days: int =
     return len(ids)
 
 
-@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3900)
-def model_train_task() -> dict[str, object]:
+# How far along each stage of `model_train` is, as a share of the whole run, for the progress
+# bar RevOps watches: building the training set dominates on large histories.
+_TRAIN_STAGES: dict[str, tuple[float, float]] = {
+    "Building the training set": (0.02, 0.55),
+    "Training on": (0.55, 0.85),
+    "Training timeline and deal-size ranges": (0.85, 0.98),
+}
+
+
+class _TrainProgress:
+    """Turns `model_train`'s stage lines and row counts into the task's PROGRESS state."""
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.stage = "Starting"
+        self.span = (0.0, 0.02)
+
+    def _report(self, fraction: float) -> None:
+        low, high = self.span
+        percent = round(100 * (low + (high - low) * min(max(fraction, 0.0), 1.0)), 1)
+        # Outside a worker (eager, tests) there is no request id to store the state under.
+        if not self.task.request.id:
+            return
+        # No result backend configured: nobody can poll the bar, and training goes on.
+        with contextlib.suppress(NotImplementedError):
+            self.task.update_state(state="PROGRESS", meta={"stage": self.stage, "percent": percent})
+
+    def stage_started(self, line: str) -> None:
+        self.stage = line
+        self.span = next(
+            (span for prefix, span in _TRAIN_STAGES.items() if line.startswith(prefix)),
+            self.span,
+        )
+        self._report(0.0)
+
+    def rows_done(self, done: int, total: int) -> None:
+        self._report(done / total if total else 1.0)
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=3600, time_limit=3900)
+def model_train_task(self: Task) -> dict[str, object]:
     """Train and register a model; it becomes active only if it beats the active one (the
-    weekly retraining: a worse model is stored as a candidate, never switched on)."""
+    weekly retraining: a worse model is stored as a candidate, never switched on).
+
+    Reports PROGRESS with `stage` and `percent` while it runs, for the "train now" bar."""
+    progress = _TrainProgress(self)
     try:
-        result = services.model_train(activate="auto")
+        result = services.model_train(
+            activate="auto", progress=progress.stage_started, progress_rows=progress.rows_done
+        )
     except NotEnoughData as exc:
         # Not an error for a schedule: too few outcomes yet, try again next week.
         logger.warning("Weekly retraining skipped: %s", exc)
         return {"model_version": None, "activated": False, "reason": str(exc)}
     logger.info("Trained model %s: %s", result.version.pk, result.reason)
+    auc = result.metrics.get("auc")
     return {
         "model_version": result.version.pk,
         "activated": result.activated,
         "reason": result.reason,
+        "auc": float(auc) if auc is not None else None,
     }

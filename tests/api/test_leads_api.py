@@ -297,7 +297,7 @@ def test_lead_detail_has_the_current_qualification_with_its_brief(
     assert qualification["deal_size_high"] == 25000.5
     assert qualification["brief"]["headline"] == "Pricing twice this week"
     assert qualification["recommended_action"] == "Call today"
-    # No provider configured (scoring cannot import routing): no assignment, not an error.
+    # The lead has no assignment (routing provides it): null, not an error.
     assert body["assignment"] is None
 
 

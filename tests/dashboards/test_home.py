@@ -6,9 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Lead, Touchpoint
-from dashboards import selectors
 from dashboards.roles import SDR
-from dashboards.selectors import home_overview, table_row_count
+from dashboards.selectors import home as selectors
+from dashboards.selectors.home import home_overview, table_row_count
 from routing.models import SalesRep
 from tests.dashboards.conftest import client_for, leads_with_assignments
 

@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboards.selectors import home_overview
+from dashboards.selectors.home import home_overview
 
 
 @require_GET
