@@ -31,6 +31,9 @@ from scoring.features import COLLEAGUE_WINDOW_DAYS, FeatureConfig, FeatureFrames
 from scoring.fit import IcpSpec
 from scoring.models import (
     DisqualificationRule,
+    Feedback,
+    FeedbackReason,
+    FeedbackVerdict,
     IdealCustomerProfile,
     ModelKind,
     ModelStatus,
@@ -379,17 +382,53 @@ def model_version_active(*, kind: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(kind=kind, status=ModelStatus.ACTIVE).first()
 
 
-def labelled_lead_ids() -> list[int]:
-    """Leads with a known outcome: converted, or closed without converting."""
-    return list(
-        Lead.objects.filter(Q(converted_at__isnull=False) | Q(closed_at__isnull=False))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+# A rep's rejection says the person was not ready and able to buy: a negative label for a lead
+# the CRM has no outcome for yet. "Could not reach", "duplicate" and "other" say nothing about
+# the buyer, and an acceptance is an opinion, not a purchase, so neither becomes a label.
+NEGATIVE_FEEDBACK_REASONS: frozenset[str] = frozenset(
+    {
+        FeedbackReason.NOT_DECISION_MAKER,
+        FeedbackReason.NO_BUDGET,
+        FeedbackReason.BAD_TIMING,
+        FeedbackReason.WRONG_FIT,
+        FeedbackReason.COMPETITOR,
+        FeedbackReason.STUDENT,
+        FeedbackReason.EXISTING_CUSTOMER,
+    }
+)
+
+
+def _has_outcome() -> Q:
+    return Q(converted_at__isnull=False) | Q(closed_at__isnull=False)
+
+
+def feedback_rejections() -> dict[int, datetime]:
+    """Lead id -> when a rep rejected it, for leads with no CRM outcome whose latest verdict is
+    a rejection that speaks about the buyer (NEGATIVE_FEEDBACK_REASONS)."""
+    latest: dict[int, tuple[str, str, datetime]] = {}
+    rows = (
+        Feedback.objects.filter(lead__converted_at__isnull=True, lead__closed_at__isnull=True)
+        .order_by("created_at", "pk")
+        .values_list("lead_id", "verdict", "reason", "created_at")
     )
+    for lead_id, verdict, reason, created_at in rows.iterator(chunk_size=5000):
+        latest[lead_id] = (verdict, reason, created_at)
+    return {
+        lead_id: created_at
+        for lead_id, (verdict, reason, created_at) in latest.items()
+        if verdict == FeedbackVerdict.REJECT and reason in NEGATIVE_FEEDBACK_REASONS
+    }
+
+
+def labelled_lead_ids() -> list[int]:
+    """Leads with a known outcome (converted, or closed without converting), and leads a rep
+    rejected as not a buyer (`feedback_rejections`)."""
+    with_outcome = set(Lead.objects.filter(_has_outcome()).values_list("pk", flat=True))
+    return sorted(with_outcome | feedback_rejections().keys())
 
 
 def labelled_outcome_count() -> int:
-    return Lead.objects.filter(Q(converted_at__isnull=False) | Q(closed_at__isnull=False)).count()
+    return Lead.objects.filter(_has_outcome()).count() + len(feedback_rejections())
 
 
 def lead_ids_for_qualification(*, since: datetime | None = None) -> list[int]:

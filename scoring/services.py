@@ -463,11 +463,14 @@ def training_set(
 ) -> TrainingSet:
     """Labelled leads with features computed as of their outcome, never after it."""
     ids = selectors.labelled_lead_ids()
+    rejected_at = pd.Series(selectors.feedback_rejections(), dtype=object)
     parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.DataFrame]] = []
     for start in range(0, len(ids), chunk_size):
         leads = selectors.lead_frame(lead_ids=ids[start : start + chunk_size])
         outcome_at = leads["converted_at"].fillna(leads["closed_at"])
-        leads["as_of"] = outcome_at
+        # A rep's rejection is a negative label as of the moment they made it.
+        rejected = pd.to_datetime(leads["lead_id"].map(rejected_at), utc=True)
+        leads["as_of"] = outcome_at.fillna(rejected)
         leads["label"] = leads["converted_at"].notna().astype(int)
         frames = selectors.feature_frames(leads=leads)
         features = build_features(frames, config.features)
