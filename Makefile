@@ -77,10 +77,14 @@ serve: $(STAMP) ## serve on HOST:PORT (default 127.0.0.1:8000) without touching 
 	@echo
 	$(DEV_ENV) $(VPY) manage.py runserver $(HOST):$(PORT)
 
+# The browser tests (tests/browser/) drive Debian's headless Chromium, which `test` installs
+# when it is missing; without it (and without root to install it) they are skipped, except
+# under CI, where they fail.
 test: $(STAMP) ## run the whole test suite (SQLite and eager tasks unless DATABASE_URL / CELERY_BROKER_URL)
+	@bash .ci/ensure-chromium || echo "warning: no headless Chromium; the browser tests will be skipped" >&2
 	$(DEV_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## the suite without the tests marked slow
+test-fast: $(STAMP) ## the suite without the tests marked slow (the browser tests among them)
 	$(DEV_ENV) $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and ruff format --check
