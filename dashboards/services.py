@@ -13,7 +13,9 @@ from django.utils import timezone
 from accounts.models import Lead
 from dashboards.models import MetricsSnapshot
 from dashboards.roles import REVOPS, SALES_MANAGER, SDR, STAFF_ROLES, roles_ensure
-from routing.models import Assignment, AssignmentStatus, RepRole, SalesRep
+from routing.models import Assignment, AssignmentStatus, Queue, RepRole, SalesRep
+from routing.selectors import CURRENT_STATUSES
+from routing.services import assignment_reassign
 from scoring.models import ModelKind, ModelStatus, ModelVersion, Qualification, Tier
 
 DEMO_PASSWORD = "leadqual-demo"
@@ -70,6 +72,54 @@ def _demo_user_ensure(*, spec: _DemoUser, groups: dict[str, Group]) -> User:
     return user
 
 
+# Enough Sales Ready leads for the demo SDR's queue to show priorities, filters and SLAs.
+DEMO_QUEUE_LEADS = 12
+
+
+def _demo_queue_fill(*, rep: SalesRep) -> None:
+    """Give the demo SDR login a queue to work: the login is created after the demo world was
+    routed, so it would otherwise open an empty queue. It joins the pools and territories of
+    the busiest demo SDR, so routing sends it new leads too, and takes over some of that rep's
+    open Sales Ready leads through the reassignment service (recorded like a manager's move).
+    Does nothing once the login has leads, or before there is a routed world."""
+    if Assignment.objects.filter(rep=rep, status__in=CURRENT_STATUSES).exists():
+        return
+    busiest = (
+        SalesRep.objects.exclude(pk=rep.pk)
+        .filter(role=RepRole.SDR, is_active=True)
+        .annotate(
+            open_sales=Count(
+                "assignments",
+                filter=Q(
+                    assignments__status=AssignmentStatus.OPEN,
+                    assignments__queue=Queue.SALES,
+                    assignments__tier=Tier.SALES_READY,
+                ),
+            )
+        )
+        .filter(open_sales__gt=0)
+        .order_by("-open_sales", "pk")
+        .first()
+    )
+    if busiest is None:
+        return
+    rep.territories.add(*busiest.territories.all())
+    for pool in busiest.pools.all():
+        pool.reps.add(rep)
+    handover = Assignment.objects.filter(
+        rep=busiest,
+        status=AssignmentStatus.OPEN,
+        queue=Queue.SALES,
+        tier=Tier.SALES_READY,
+    ).order_by("-expected_value", "pk")[:DEMO_QUEUE_LEADS]
+    for assignment in handover:
+        assignment_reassign(
+            assignment=assignment,
+            reason="Demo: handed to the sdr login so its queue has leads to work",
+            to_rep=rep,
+        )
+
+
 def demo_users_ensure() -> list[DemoLogin]:
     """One login per role plus a superuser, all with the demo password. Safe to run again."""
     roles_ensure()
@@ -83,7 +133,8 @@ def demo_users_ensure() -> list[DemoLogin]:
             user = _demo_user_ensure(spec=spec, groups=groups)
             if spec.role == SDR:
                 # The SDR works a queue, and only users with a rep profile can receive leads.
-                SalesRep.objects.get_or_create(user=user, defaults={"role": RepRole.SDR})
+                rep, _ = SalesRep.objects.get_or_create(user=user, defaults={"role": RepRole.SDR})
+                _demo_queue_fill(rep=rep)
             logins.append(
                 DemoLogin(
                     username=spec.username,
