@@ -32,6 +32,8 @@ from accounts.models import (
     IntentSignal,
     Lead,
     Opportunity,
+    SalesforceSyncRun,
+    SalesforceSyncState,
     Stakeholder,
     Touchpoint,
 )
@@ -645,3 +647,47 @@ class ApiTokenAdmin(admin.ModelAdmin):
 def _admin_user(request: HttpRequest) -> Any:
     user = request.user
     return user if user.is_authenticated else None
+
+
+# --- Salesforce sync (written by the sync only: read-only here) -------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the services write and operators only read."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SyncRecordAdmin(ReadOnlyAdmin):
+    """Rows that only the Salesforce sync writes: an edit, or a deleted watermark, would fight
+    the next run."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SalesforceSyncState)
+class SalesforceSyncStateAdmin(SyncRecordAdmin):
+    list_display = ("object_name", "watermark", "last_run_at", "last_status", "last_counts")
+    list_filter = ("last_status",)
+    ordering = ("object_name",)
+
+
+@admin.register(SalesforceSyncRun)
+class SalesforceSyncRunAdmin(SyncRecordAdmin):
+    list_display = (
+        "started_at",
+        "direction",
+        "status",
+        "dry_run",
+        "finished_at",
+        "api_used",
+        "api_limit",
+    )
+    list_filter = ("direction", "status", "dry_run")
+    date_hierarchy = "started_at"
+    ordering = ("-started_at",)

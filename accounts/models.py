@@ -430,3 +430,66 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# --- Salesforce sync bookkeeping ---------------------------------------------------------------
+
+
+class SalesforceSyncState(models.Model):
+    """The incremental pull's position for one Salesforce object (docs/salesforce.md, "Pull")."""
+
+    object_name = models.CharField(max_length=40, unique=True)
+    # The highest SystemModstamp whose records are all applied; the next pull reads from here
+    # minus SALESFORCE_PULL_LOOKBACK_SECONDS. Moved in the same transaction as the page it
+    # covers, so a crash can never leave it ahead of the data.
+    watermark = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, blank=True)  # "ok" | "failed" | "stopped"
+    last_error = models.TextField(blank=True)
+    last_counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["object_name"]
+        verbose_name = "Salesforce sync state"
+
+    def __str__(self) -> str:
+        return f"{self.object_name} @ {self.watermark or 'never'}"
+
+
+class SyncDirection(models.TextChoices):
+    PULL = "pull", "Pull (Salesforce to leadqual)"
+    PUSH = "push", "Push (leadqual to Salesforce)"
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    OK = "ok", "OK"
+    FAILED = "failed", "Failed"
+    # The org's API usage crossed SALESFORCE_API_USAGE_STOP_SHARE: stopped on purpose, the
+    # next run goes on from the watermarks.
+    STOPPED = "stopped", "Stopped (API usage limit)"
+
+
+class SalesforceSyncRun(models.Model):
+    """One pull or push, for the sync status panel: when, how it ended, counts and errors."""
+
+    direction = models.CharField(max_length=10, choices=SyncDirection.choices)
+    status = models.CharField(
+        max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING
+    )
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    # Per object: {"Lead": {"created": 3, "updated": 2, "deleted": 1, "unchanged": 5, ...}}.
+    counts = models.JSONField(default=dict, blank=True)
+    # [{"object": "Lead", "id": "00Q...", "message": "..."}], the first 100.
+    errors = models.JSONField(default=list, blank=True)
+    api_used = models.IntegerField(null=True, blank=True)
+    api_limit = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "Salesforce sync run"
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

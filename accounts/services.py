@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -11,7 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.domains import domain_candidates, email_domain, is_free_mail
-from accounts.models import Account, ApiScope, ApiToken, Lead
+from accounts.models import (
+    Account,
+    ApiScope,
+    ApiToken,
+    Lead,
+    SalesforceSyncRun,
+    SyncDirection,
+    SyncRunStatus,
+)
+from accounts.salesforce.client import ApiUsage
 from accounts.selectors import account_for_domain
 
 
@@ -73,3 +84,41 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+# --- Salesforce sync runs ---------------------------------------------------------------------
+
+# A run keeps the first errors only: enough to see what is wrong, small enough for the panel.
+SYNC_RUN_MAX_ERRORS = 100
+
+
+def salesforce_sync_run_start(*, direction: str, dry_run: bool = False) -> SalesforceSyncRun:
+    """Record that a pull or push starts; finish it with `salesforce_sync_run_finish`."""
+    if direction not in SyncDirection.values:
+        raise ValueError(f"Unknown sync direction {direction!r}; expected {SyncDirection.values}.")
+    return SalesforceSyncRun.objects.create(direction=direction, dry_run=dry_run)
+
+
+def salesforce_sync_run_finish(
+    *,
+    run: SalesforceSyncRun,
+    status: str,
+    counts: Mapping[str, Any],
+    errors: Sequence[Mapping[str, Any]],
+    api_usage: ApiUsage | None,
+) -> SalesforceSyncRun:
+    """Record how a run ended. ``counts`` is {object: {count: n}} (or objects with
+    ``as_dict()``, such as the pull's PullCounts); ``errors`` is cut to the first 100."""
+    if status not in SyncRunStatus.values or status == SyncRunStatus.RUNNING:
+        raise ValueError(f"A finished run is ok, failed or stopped, not {status!r}.")
+    run.status = status
+    run.finished_at = timezone.now()
+    run.counts = {
+        str(name): (value.as_dict() if hasattr(value, "as_dict") else dict(value))
+        for name, value in counts.items()
+    }
+    run.errors = [dict(error) for error in errors[:SYNC_RUN_MAX_ERRORS]]
+    run.api_used = api_usage.used if api_usage is not None else None
+    run.api_limit = api_usage.limit if api_usage is not None else None
+    run.save(update_fields=["status", "finished_at", "counts", "errors", "api_used", "api_limit"])
+    return run

@@ -177,6 +177,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0),
         "options": {"expire_seconds": 3000},
     },
+    # Pull then push; skipped with a log line while SALESFORCE_ENABLED is off. The period is
+    # SALESFORCE_SYNC_MINUTES (read here because the Salesforce block comes later).
+    "salesforce-sync": {
+        "task": "routing.tasks.salesforce_sync_task",
+        "schedule": 60 * env_int("SALESFORCE_SYNC_MINUTES", default=5, minimum=1),
+        # A run that has waited most of a period is dropped: the next one is about to start.
+        "options": {
+            "expire_seconds": 50 * env_int("SALESFORCE_SYNC_MINUTES", default=5, minimum=1)
+        },
+    },
 }
 
 # --- cache ----------------------------------------------------------------------------------
@@ -268,6 +278,39 @@ SALESFORCE_RETRY_MAX_BACKOFF_SECONDS = env_float(
 )
 SALESFORCE_TIMEOUT_SECONDS = env_float("SALESFORCE_TIMEOUT_SECONDS", default=60.0)
 SALESFORCE_BULK_POLL_SECONDS = env_float("SALESFORCE_BULK_POLL_SECONDS", default=2.0)
+# The pull: how far before each object's watermark it reads again (long transactions commit
+# with an older SystemModstamp), the record count above which Bulk API 2.0 replaces REST, and
+# the records applied per transaction (each page moves the watermark).
+SALESFORCE_PULL_LOOKBACK_SECONDS = env_int(
+    "SALESFORCE_PULL_LOOKBACK_SECONDS", default=300, minimum=0
+)
+SALESFORCE_PULL_BULK_THRESHOLD = env_int(
+    "SALESFORCE_PULL_BULK_THRESHOLD", default=10_000, minimum=0
+)
+SALESFORCE_PULL_PAGE_SIZE = env_int("SALESFORCE_PULL_PAGE_SIZE", default=2000, minimum=200)
+if SALESFORCE_PULL_PAGE_SIZE > 2000:
+    raise ImproperlyConfigured(
+        f"SALESFORCE_PULL_PAGE_SIZE={SALESFORCE_PULL_PAGE_SIZE}: Salesforce serves at most "
+        "2000 records per query page."
+    )
+# The push: the Lead fields it writes (an empty name leaves that field out) and the records per
+# composite collection call (Salesforce takes at most 200).
+SALESFORCE_PUSH_FIELD_SCORE = env_str("SALESFORCE_PUSH_FIELD_SCORE", default="Score__c")
+SALESFORCE_PUSH_FIELD_TIER = env_str("SALESFORCE_PUSH_FIELD_TIER", default="Tier__c")
+SALESFORCE_PUSH_FIELD_BRIEF = env_str("SALESFORCE_PUSH_FIELD_BRIEF", default="Brief__c")
+SALESFORCE_PUSH_FIELD_TOP_REASONS = env_str(
+    "SALESFORCE_PUSH_FIELD_TOP_REASONS", default="Top_Reasons__c"
+)
+SALESFORCE_PUSH_BATCH_SIZE = env_int("SALESFORCE_PUSH_BATCH_SIZE", default=200, minimum=1)
+if SALESFORCE_PUSH_BATCH_SIZE > 200:
+    raise ImproperlyConfigured(
+        f"SALESFORCE_PUSH_BATCH_SIZE={SALESFORCE_PUSH_BATCH_SIZE}: Salesforce's composite "
+        "collections take at most 200 records per call."
+    )
+# The beat schedule's period, and whether reps created from Salesforce users can take leads at
+# once (off: a manager reviews capacity and territories, then activates them).
+SALESFORCE_SYNC_MINUTES = env_int("SALESFORCE_SYNC_MINUTES", default=5, minimum=1)
+SALESFORCE_SYNC_NEW_REPS_ACTIVE = env_bool("SALESFORCE_SYNC_NEW_REPS_ACTIVE", default=False)
 if SALESFORCE_ENABLED and not (
     (SALESFORCE_USERNAME and SALESFORCE_PASSWORD)
     or (SALESFORCE_INSTANCE_URL and SALESFORCE_SESSION_ID)

@@ -26,7 +26,9 @@ from accounts.admin import (
     DryRunSizeFormBase,
     ListField,
     PerLeadAdmin,
+    ReadOnlyAdmin,
     SingletonAdmin,
+    SyncRecordAdmin,
     choice_list_field,
     lower,
     upper,
@@ -44,6 +46,7 @@ from routing.models import (
     RoutingPool,
     RoutingRule,
     RoutingSettings,
+    SalesforcePushState,
     SalesRep,
     Territory,
 )
@@ -631,16 +634,6 @@ class AssignmentAdmin(RepQuerysetMixin, PerLeadAdmin):
     inlines = (AssignmentEventInline,)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the services write and operators only read."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AssignmentEvent)
 class AssignmentEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "assignment", "message", "by_user")
@@ -651,6 +644,26 @@ class AssignmentEventAdmin(ReadOnlyAdmin):
     search_fields = ("message",)
     list_per_page = 50
     # The events table grows with every breach; the "N of M" line would count it twice.
+    show_full_result_count = False
+
+
+@admin.register(SalesforcePushState)
+class SalesforcePushStateAdmin(SyncRecordAdmin):
+    """What the Salesforce push last wrote per lead: refused records and converted leads show
+    here, with Salesforce's error, for an operator asking why a lead's tier is stale there."""
+
+    list_display = (
+        "lead",
+        "pushed_tier",
+        "pushed_owner_salesforce_id",
+        "pushed_at",
+        "converted_at",
+        "last_error_at",
+    )
+    list_select_related = ("lead",)
+    list_filter = ("pushed_tier",)
+    search_fields = ("lead__email", "lead__salesforce_id")
+    raw_id_fields = ("lead", "pushed_qualification")
     show_full_result_count = False
 
 

@@ -387,3 +387,36 @@ class RoutingSettings(models.Model):
             str(Tier.DISQUALIFY): self.disqualify_sla_minutes,
         }.get(tier)
         return timedelta(minutes=minutes) if minutes is not None else None
+
+
+class SalesforcePushState(models.Model):
+    """What the Salesforce push last wrote for one lead, so an unchanged lead is not sent again.
+
+    A lead is pushed when its current qualification, its routed owner or its tier differ from
+    what is recorded here; a lead Salesforce reports as converted is read-only there and is
+    never sent again.
+    """
+
+    lead = models.OneToOneField(
+        Lead, on_delete=models.CASCADE, related_name="salesforce_push_state"
+    )
+    pushed_qualification = models.ForeignKey(
+        "scoring.Qualification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    pushed_owner_salesforce_id = models.CharField(max_length=18, blank=True)
+    pushed_tier = models.CharField(max_length=40, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    # Set when Salesforce answered CANNOT_UPDATE_CONVERTED_LEAD.
+    converted_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Salesforce push state"
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} pushed {self.pushed_at or 'never'}"

@@ -7,15 +7,24 @@ broke (OperationalError) is retried: the transaction rolled back whole.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from routing import services
 
+logger = logging.getLogger(__name__)
+
 # Leads per routing task: one transaction each, a few hundred milliseconds of work.
 ROUTE_TASK_LEADS = 500
+# A sync pulls incrementally and pushes only what changed, so a run is short; a first full
+# sync of a big org is better started by hand (manage.py salesforce_sync).
+SALESFORCE_SYNC_SOFT_TIME_LIMIT = 25 * 60
+SALESFORCE_SYNC_TIME_LIMIT = 30 * 60
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -37,3 +46,26 @@ def route_qualified(lead_ids: Sequence[int]) -> None:
     ids = sorted(set(lead_ids))
     for start in range(0, len(ids), ROUTE_TASK_LEADS):
         assignments_route_task.delay(ids[start : start + ROUTE_TASK_LEADS])
+
+
+@shared_task(
+    acks_late=True,
+    soft_time_limit=SALESFORCE_SYNC_SOFT_TIME_LIMIT,
+    time_limit=SALESFORCE_SYNC_TIME_LIMIT,
+)
+def salesforce_sync_task(pull: bool = True, push: bool = True) -> dict[str, Any]:
+    """The periodic Salesforce sync (beat: salesforce-sync). Safe to run twice: the pull is
+    idempotent by Salesforce id, the push sends only what changed, and a run already going
+    makes this one skip."""
+    # Imported here: it loads simple-salesforce, which the other routing tasks never need.
+    from routing.salesforce_sync import SyncAlreadyRunning, salesforce_sync
+
+    if not settings.SALESFORCE_ENABLED:
+        logger.info("Salesforce sync skipped: SALESFORCE_ENABLED is off.")
+        return {"status": "skipped", "reason": "SALESFORCE_ENABLED is off"}
+    try:
+        summary = salesforce_sync(pull=pull, push=push)
+    except SyncAlreadyRunning:
+        logger.info("Salesforce sync skipped: another sync is running.")
+        return {"status": "skipped", "reason": "another sync is running"}
+    return summary.as_dict()

@@ -25,6 +25,8 @@ from accounts.models import (
     IntentSignal,
     Lead,
     Opportunity,
+    SalesforceSyncRun,
+    SalesforceSyncState,
     Stakeholder,
     Touchpoint,
 )
@@ -37,6 +39,7 @@ from routing.models import (
     RoutingPool,
     RoutingRule,
     RoutingSettings,
+    SalesforcePushState,
     SalesRep,
     Territory,
 )
@@ -63,6 +66,10 @@ NO_ADD_PAGE = {
     AssignmentEvent,
     RoundRobinClock,
     RoundRobinCredit,
+    # Written by the Salesforce sync only.
+    SalesforceSyncState,
+    SalesforceSyncRun,
+    SalesforcePushState,
 }
 # One-row models: the list goes straight to the row's change page.
 SINGLETONS = {ScoringSettings, RoutingSettings}
@@ -159,6 +166,13 @@ def build_world(count: int, *, start: int = 0) -> None:
         api_token_issue(name=f"Integration {i}", scope="read", created_by=user)
         RoundRobinClock.objects.create(key=f"pool:{pool.pk}", virtual_time=1.0, leads=i + 1)
         RoundRobinCredit.objects.create(key=f"pool:{pool.pk}", rep=rep, credit=0.5, leads=i + 1)
+        SalesforceSyncState.objects.create(
+            object_name=f"Object{i}", watermark=now, last_status="ok", last_counts={"updated": i}
+        )
+        SalesforceSyncRun.objects.create(
+            direction="pull", status="ok", finished_at=now, counts={"Lead": {"created": i}}
+        )
+        SalesforcePushState.objects.create(lead=lead, pushed_tier="Sales Ready", pushed_at=now)
         IdealCustomerProfile.objects.create(
             name=f"ICP {i}", is_active=False, industries=["Fintech"]
         )

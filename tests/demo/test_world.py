@@ -17,6 +17,7 @@ from accounts.models import (
     Seniority,
     TouchpointKind,
 )
+from accounts.titles import committee_role_for, title_seniority_department
 from leadqual.demo.world import (
     ACADEMIC_SUFFIXES,
     ANALYST_DOMAINS,
@@ -29,9 +30,7 @@ from leadqual.demo.world import (
     VENDOR_SITE,
     DemoWorld,
     Persona,
-    committee_role_for,
     persona_counts,
-    title_seniority_department,
     world_digest,
     world_generate,
 )

@@ -1,0 +1,422 @@
+"""The Salesforce push: each lead's qualification and routed owner, written back to its Lead.
+
+What is sent, per lead with a ``salesforce_id``: the score (conversion probability x 100), the
+tier as the org's picklist value, the handoff package as plain text (``routing.handoff.to_text``:
+summary, approach, talking points, stakeholder map, alerts), the top reasons, and ``OwnerId`` =
+the Salesforce user of the rep holding the lead's current assignment. Field names come from the
+``SALESFORCE_PUSH_FIELD_*`` settings; an empty name leaves that field out.
+
+How:
+
+* Only what changed: ``SalesforcePushState`` records the qualification, owner and tier last
+  written. A lead whose current values match is not sent, so a second push with nothing new
+  makes no API call at all, and the push never re-sends (or re-triggers) its own writes.
+* Composite collection updates of at most ``SALESFORCE_PUSH_BATCH_SIZE`` (<= 200) records, with
+  ``Sforce-Auto-Assign: FALSE`` (the client's default): an active lead assignment rule would
+  otherwise overwrite the owner just routed.
+* A converted lead is read-only in Salesforce: it is recorded as skipped and never sent again.
+  Row locks and 5xx are retried by the client; other per-record refusals are recorded on the
+  push state and in the report, and tried again on the next run.
+* The push state is saved after every batch, so a run that stops (API usage over the configured
+  share: ``SalesforceLimitExceeded``) or crashes loses nothing and the next run goes on from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.models import Lead
+from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescribe
+from accounts.salesforce.errors import SalesforceConfigError, SalesforceLimitExceeded
+from routing.handoff import TEXT_LIMIT, to_text
+from routing.handoff_service import handoff_for_lead
+from routing.models import Assignment, AssignmentStatus, Queue, SalesforcePushState
+from scoring.models import Qualification, Tier
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+LEAD = "Lead"
+CURRENT_ASSIGNMENT_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
+# Values of the org's Tier__c picklist (docs/salesforce.md). A Disqualify decision is told
+# apart by where routing sent the lead: existing customers to Success or Support, the rest to
+# the low-priority pool, or Disqualified when a hard rule decided.
+TIER_SALES_READY = "Sales Ready"
+TIER_NURTURE = "Nurture"
+TIER_SUCCESS = "Success"
+TIER_SUPPORT = "Support"
+TIER_LOW_PRIORITY = "Low Priority"
+TIER_DISQUALIFIED = "Disqualified"
+# Fallback lengths when describe reports none: Salesforce's long text area maximum.
+LONG_TEXT_LIMIT = 32_768
+
+
+def salesforce_tier(*, tier: str, queue: str | None, rule_decided: bool) -> str:
+    """The Tier__c picklist value of a qualification tier and the lead's current queue."""
+    if tier == Tier.SALES_READY:
+        return TIER_SALES_READY
+    if tier == Tier.NURTURE:
+        return TIER_NURTURE
+    if queue == Queue.SUCCESS:
+        return TIER_SUCCESS
+    if queue == Queue.SUPPORT:
+        return TIER_SUPPORT
+    return TIER_DISQUALIFIED if rule_decided else TIER_LOW_PRIORITY
+
+
+@dataclass(frozen=True)
+class PushFields:
+    """The Lead fields the push writes; "" leaves a field out."""
+
+    score: str = "Score__c"
+    tier: str = "Tier__c"
+    brief: str = "Brief__c"
+    top_reasons: str = "Top_Reasons__c"
+
+    @classmethod
+    def from_settings(cls) -> PushFields:
+        return cls(
+            score=settings.SALESFORCE_PUSH_FIELD_SCORE.strip(),
+            tier=settings.SALESFORCE_PUSH_FIELD_TIER.strip(),
+            brief=settings.SALESFORCE_PUSH_FIELD_BRIEF.strip(),
+            top_reasons=settings.SALESFORCE_PUSH_FIELD_TOP_REASONS.strip(),
+        )
+
+    def named(self) -> dict[str, str]:
+        """{setting name: field name} of the fields in use."""
+        return {
+            setting: name
+            for setting, name in (
+                ("SALESFORCE_PUSH_FIELD_SCORE", self.score),
+                ("SALESFORCE_PUSH_FIELD_TIER", self.tier),
+                ("SALESFORCE_PUSH_FIELD_BRIEF", self.brief),
+                ("SALESFORCE_PUSH_FIELD_TOP_REASONS", self.top_reasons),
+            )
+            if name
+        }
+
+
+@dataclass(frozen=True)
+class PushError:
+    lead_id: int
+    salesforce_id: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        # The shape of SalesforceSyncRun.errors: object, id, message (+ ours).
+        return {
+            "object": LEAD,
+            "id": self.salesforce_id,
+            "lead_id": self.lead_id,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class PushReport:
+    dry_run: bool = False
+    # Leads whose qualification, owner or tier differ from what was last pushed.
+    pending: int = 0
+    pushed: int = 0
+    unchanged: int = 0
+    # Converted in Salesforce (read-only there): recorded and never sent again.
+    skipped: int = 0
+    failed: int = 0
+    # Composite collection calls made.
+    calls: int = 0
+    errors: list[PushError] = field(default_factory=list)
+    stopped: bool = False
+    stop_reason: str = ""
+    api_usage: ApiUsage | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "pending": self.pending,
+            "pushed": self.pushed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "calls": self.calls,
+        }
+
+
+@dataclass(frozen=True)
+class _Todo:
+    lead_id: int
+    salesforce_id: str
+    qualification_id: int | None
+    probability: float | None
+    owner: str | None
+    tier: str | None
+    # What the push state holds now: kept when this push has no owner to write.
+    previous_owner: str
+
+
+def _pending(
+    *, lead_ids: Collection[int] | None, batch_size: int = 2000
+) -> tuple[list[_Todo], int]:
+    """The leads to push, and how many are up to date, in one query (streamed)."""
+    current_q = Qualification.objects.filter(lead=OuterRef("pk"), is_current=True)
+    current_a = Assignment.objects.filter(
+        lead=OuterRef("pk"), status__in=CURRENT_ASSIGNMENT_STATUSES
+    ).order_by("-assigned_at", "-pk")
+    leads = Lead.objects.filter(salesforce_id__isnull=False).exclude(salesforce_id="")
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=list(lead_ids))
+    rows = (
+        leads.filter(salesforce_push_state__converted_at__isnull=True)
+        .annotate(
+            q_id=Subquery(current_q.values("pk")[:1]),
+            q_tier=Subquery(current_q.values("tier")[:1]),
+            q_probability=Subquery(current_q.values("conversion_probability")[:1]),
+            q_rule=Subquery(current_q.values("disqualification_reason")[:1]),
+            a_queue=Subquery(current_a.values("queue")[:1]),
+            a_owner=Subquery(current_a.values("rep__salesforce_user_id")[:1]),
+            s_q=F("salesforce_push_state__pushed_qualification_id"),
+            s_owner=F("salesforce_push_state__pushed_owner_salesforce_id"),
+            s_tier=F("salesforce_push_state__pushed_tier"),
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "salesforce_id",
+            "q_id",
+            "q_tier",
+            "q_probability",
+            "q_rule",
+            "a_queue",
+            "a_owner",
+            "s_q",
+            "s_owner",
+            "s_tier",
+        )
+    )
+    todo: list[_Todo] = []
+    unchanged = 0
+    for (
+        lead_id,
+        sf_id,
+        q_id,
+        q_tier,
+        probability,
+        q_rule,
+        queue,
+        owner,
+        s_q,
+        s_owner,
+        s_tier,
+    ) in rows.iterator(chunk_size=batch_size):
+        owner = owner or None
+        if q_id is None and owner is None:
+            continue  # nothing decided yet
+        tier = (
+            salesforce_tier(tier=q_tier, queue=queue, rule_decided=bool(q_rule))
+            if q_id is not None
+            else None
+        )
+        changed = (
+            (q_id is not None and q_id != s_q)
+            or (owner is not None and owner != (s_owner or None))
+            or (tier is not None and tier != (s_tier or None))
+        )
+        if not changed:
+            unchanged += 1
+            continue
+        todo.append(
+            _Todo(lead_id, str(sf_id), q_id, probability, owner, tier, previous_owner=s_owner or "")
+        )
+    return todo, unchanged
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class _Limits:
+    brief: int
+    top_reasons: int
+
+
+def _check_fields(describe: SObjectDescribe, fields: PushFields) -> _Limits:
+    """Every configured field exists on Lead and the integration user may write it."""
+    for setting, name in {**fields.named(), "owner": "OwnerId"}.items():
+        found = describe.field(name)
+        if found is None:
+            raise SalesforceConfigError(
+                f"Lead has no field {name!r} ({setting}): create it in the org or change the "
+                "setting (docs/salesforce.md, Push and sync)",
+                code="PUSH_FIELD_MISSING",
+            )
+        if not found.updateable:
+            raise SalesforceConfigError(
+                f"Lead.{name} ({setting}) is not updateable by the integration user",
+                code="PUSH_FIELD_READ_ONLY",
+            )
+
+    def length(name: str) -> int:
+        found = describe.field(name) if name else None
+        return found.length if found is not None and found.length > 0 else LONG_TEXT_LIMIT
+
+    return _Limits(
+        brief=min(length(fields.brief), TEXT_LIMIT), top_reasons=length(fields.top_reasons)
+    )
+
+
+def _payload(todo: _Todo, fields: PushFields, limits: _Limits) -> dict[str, Any]:
+    values: dict[str, Any] = {"Id": todo.salesforce_id}
+    if todo.qualification_id is not None:
+        if fields.score:
+            values[fields.score] = (
+                round(todo.probability * 100, 1) if todo.probability is not None else None
+            )
+        if fields.tier:
+            values[fields.tier] = todo.tier
+        if fields.brief or fields.top_reasons:
+            package = handoff_for_lead(lead_id=todo.lead_id)
+            if fields.brief:
+                values[fields.brief] = to_text(package, limit=limits.brief)
+            if fields.top_reasons:
+                reasons = "\n".join(f"- {line}" for line in package.summary)
+                values[fields.top_reasons] = _clip(reasons, limits.top_reasons) or None
+    if todo.owner is not None:
+        values["OwnerId"] = todo.owner
+    return values
+
+
+def _save_states(
+    *, done: Sequence[_Todo], failed: Sequence[tuple[_Todo, str]], converted: Sequence[_Todo]
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if done:
+            SalesforcePushState.objects.bulk_create(
+                [
+                    SalesforcePushState(
+                        lead_id=t.lead_id,
+                        pushed_qualification_id=t.qualification_id,
+                        pushed_owner_salesforce_id=t.owner or t.previous_owner,
+                        pushed_tier=t.tier or "",
+                        pushed_at=now,
+                        last_error="",
+                        last_error_at=None,
+                    )
+                    for t in done
+                ],
+                update_conflicts=True,
+                unique_fields=["lead"],
+                update_fields=[
+                    "pushed_qualification",
+                    "pushed_owner_salesforce_id",
+                    "pushed_tier",
+                    "pushed_at",
+                    "last_error",
+                    "last_error_at",
+                ],
+            )
+        if failed:
+            SalesforcePushState.objects.bulk_create(
+                [
+                    SalesforcePushState(lead_id=t.lead_id, last_error=message, last_error_at=now)
+                    for t, message in failed
+                ],
+                update_conflicts=True,
+                unique_fields=["lead"],
+                update_fields=["last_error", "last_error_at"],
+            )
+        if converted:
+            SalesforcePushState.objects.bulk_create(
+                [
+                    SalesforcePushState(
+                        lead_id=t.lead_id,
+                        converted_at=now,
+                        last_error="Converted in Salesforce: the lead is read-only there.",
+                        last_error_at=now,
+                    )
+                    for t in converted
+                ],
+                update_conflicts=True,
+                unique_fields=["lead"],
+                update_fields=["converted_at", "last_error", "last_error_at"],
+            )
+
+
+def salesforce_push(
+    *,
+    client: SalesforceClient,
+    lead_ids: Collection[int] | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    fields: PushFields | None = None,
+    batch_size: int | None = None,
+) -> PushReport:
+    """Write changed qualifications and owners to their Salesforce Leads (see the module doc).
+
+    ``dry_run`` counts what would be sent and calls nothing. Raises the client's errors other
+    than ``SalesforceLimitExceeded``, which stops the run cleanly (``report.stopped``); batches
+    already sent are recorded either way.
+    """
+    fields = fields or PushFields.from_settings()
+    size = batch_size or settings.SALESFORCE_PUSH_BATCH_SIZE
+    if not 1 <= size <= 200:
+        raise ValueError(f"batch_size must be between 1 and 200, not {size}")
+    report = PushReport(dry_run=dry_run)
+    todo, report.unchanged = _pending(lead_ids=lead_ids)
+    report.pending = len(todo)
+    say = progress or (lambda message: None)
+    say(f"push: {len(todo)} leads to send, {report.unchanged} unchanged")
+    if dry_run or not todo:
+        report.api_usage = client.api_usage
+        return report
+
+    try:
+        limits = _check_fields(client.describe(LEAD), fields)
+        batches = math.ceil(len(todo) / size)
+        for number, start in enumerate(range(0, len(todo), size), start=1):
+            batch = todo[start : start + size]
+            payloads = [_payload(t, fields, limits) for t in batch]
+            results = client.collection_update(LEAD, payloads, auto_assign=False)
+            report.calls += 1
+            done: list[_Todo] = []
+            failed: list[tuple[_Todo, str]] = []
+            converted: list[_Todo] = []
+            for item, result in zip(batch, results, strict=True):
+                if result.success:
+                    done.append(item)
+                elif result.is_converted_lead:
+                    converted.append(item)
+                else:
+                    error = result.errors[0] if result.errors else None
+                    code = error.code if error else "UNKNOWN"
+                    message = error.message if error else "no error given"
+                    failed.append((item, f"{code}: {message}"))
+                    report.errors.append(PushError(item.lead_id, item.salesforce_id, code, message))
+            _save_states(done=done, failed=failed, converted=converted)
+            report.pushed += len(done)
+            report.skipped += len(converted)
+            report.failed += len(failed)
+            say(
+                f"push: batch {number}/{batches}: {len(done)} sent, {len(converted)} converted "
+                f"skipped, {len(failed)} refused"
+            )
+    except SalesforceLimitExceeded as exc:
+        report.stopped = True
+        report.stop_reason = str(exc)
+        logger.warning("Salesforce push stopped: %s", exc)
+        say(f"push: stopped: {exc}")
+    report.api_usage = client.api_usage
+    return report
