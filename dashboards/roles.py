@@ -89,6 +89,10 @@ _REVOPS: Grants = {
     "scoring.pointrule": ("view", "add", "change", "delete"),
     "scoring.modelversion": ("view", "add", "change"),
     "scoring.scoringsettings": ("view", "add", "change"),
+    # The Salesforce sync status page, and its "sync now" button.
+    "accounts.salesforcesyncrun": ("view", "run"),
+    "accounts.salesforcesyncstate": ("view",),
+    "routing.salesforcepushstate": ("view",),
     "django_celery_beat.periodictask": ("view", "change"),
     "django_celery_beat.intervalschedule": ("view", "add"),
     "django_celery_beat.crontabschedule": ("view", "add"),

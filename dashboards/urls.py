@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboards.views import home, manager, revops, sdr
+from dashboards.views import home, manager, revops, sdr, sync
 
 app_name = "dashboards"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     *sdr.urlpatterns,
     *manager.urlpatterns,
     *revops.urlpatterns,
+    *sync.urlpatterns,
 ]
