@@ -164,6 +164,15 @@ def _lead_frame_postgres(lead_ids: Sequence[int]) -> pd.DataFrame:
 LEAD_ORDER = ("-created_at", "pk")
 
 
+def requalify_marks(*, lead_ids: Sequence[int]) -> list[tuple[int, datetime]]:
+    """(lead id, requalify_requested_at) of these leads that are marked for re-qualification."""
+    return list(
+        Lead.objects.filter(pk__in=list(lead_ids), requalify_requested_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "requalify_requested_at")
+    )
+
+
 def lead_frame(*, lead_ids: Sequence[int], fast: bool = True) -> pd.DataFrame:
     """The leads' own fields (`fast`: as in `feature_frames`), in LEAD_ORDER."""
     if fast and _on_postgres() and lead_ids:

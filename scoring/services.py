@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -221,8 +222,15 @@ def qualifications_retire_for_copy(cursor: Any, lead_ids: list[int]) -> None:
         cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
 
 
+# A concurrent run (the nightly chunk and a real-time re-qualification of the same lead) can
+# store a current row between our retire and our COPY; we then retire it too and try again.
+WRITE_ATTEMPTS = 3
+
+Marks = list[tuple[int, datetime]]
+
+
 def _write_postgres(
-    db: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], lead_ids: list[int], now: datetime
+    db: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], lead_ids: list[int], marks: Marks
 ) -> None:
     """Replace these leads' current qualifications with `rows`, with COPY (PostgreSQL).
 
@@ -235,32 +243,54 @@ def _write_postgres(
     db_columns = {f.attname: f.column for f in Qualification._meta.concrete_fields}
     columns = ", ".join(db.ops.quote_name(db_columns[name]) for name in QUALIFICATION_COLUMNS)
     with db.cursor() as cursor:
-        qualifications_retire_for_copy(cursor, lead_ids)
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"UPDATE {Lead._meta.db_table} SET requalify_requested_at = NULL "
-            "WHERE id = ANY(%s) AND requalify_requested_at <= %s",
-            [lead_ids, now],
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            cursor.execute("SAVEPOINT qualification_write")
+            try:
+                qualifications_retire_for_copy(cursor, lead_ids)
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except (IntegrityError, psycopg.errors.UniqueViolation):
+                # Our retire waited on the other run's lock and then skipped the row it had
+                # retired; the row it stored was not there yet. The next retire sees it.
+                cursor.execute("ROLLBACK TO SAVEPOINT qualification_write")
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                continue
+            cursor.execute("RELEASE SAVEPOINT qualification_write")
+            break
+        if marks:
+            # Only the marks this run read before it read the evidence: a lead marked again
+            # since (an event that committed after our read) keeps its new mark and is
+            # re-qualified again, so no event is ever absorbed by a run that did not see it.
+            cursor.execute(
+                f"UPDATE {Lead._meta.db_table} AS lead SET requalify_requested_at = NULL "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS mark(id, at) "
+                "WHERE lead.id = mark.id AND lead.requalify_requested_at = mark.at",
+                [[lead_id for lead_id, _ in marks], [at for _, at in marks]],
+            )
+
+
+def _marks_clear_orm(marks: Marks) -> None:
+    for lead_id, at in marks:
+        Lead.objects.filter(pk=lead_id, requalify_requested_at=at).update(
+            requalify_requested_at=None
         )
 
 
 def _write(
-    assessment: Assessment, lead_ids: list[int], version_id: int | None, now: datetime
+    assessment: Assessment, lead_ids: list[int], version_id: int | None, now: datetime, marks: Marks
 ) -> int:
     """Store the chunk's new qualifications atomically; returns how many."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             rows = _qualification_rows(assessment, version_id, now)
-            _write_postgres(connection, rows, lead_ids, now)
+            _write_postgres(connection, rows, lead_ids, marks)
             return len(rows)
         qualifications = _qualifications(assessment, version_id, now)
         Qualification.objects.filter(lead_id__in=lead_ids, is_current=True).update(is_current=False)
         Qualification.objects.bulk_create(qualifications, batch_size=2000)
-        Lead.objects.filter(pk__in=lead_ids, requalify_requested_at__lte=now).update(
-            requalify_requested_at=None
-        )
+        _marks_clear_orm(marks)
         return len(qualifications)
 
 
@@ -286,8 +316,8 @@ class _PipelinedWriter:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], list[int]] | None] = queue.Queue(
-            maxsize=1
+        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], list[int], Marks] | None] = (
+            queue.Queue(maxsize=1)
         )
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="qualification-writer")
@@ -304,10 +334,10 @@ class _PipelinedWriter:
         while (item := self._queue.get()) is not None:
             if self._error is not None or db is None:
                 continue
-            rows, lead_ids = item
+            rows, lead_ids, marks = item
             try:
                 db.set_autocommit(False)
-                _write_postgres(db, rows, lead_ids, self.now)
+                _write_postgres(db, rows, lead_ids, marks)
                 db.commit()
             except BaseException as exc:
                 self._error = exc
@@ -324,9 +354,9 @@ class _PipelinedWriter:
         if self._error is not None:
             raise self._error
 
-    def submit(self, rows: list[tuple[Any, ...]], lead_ids: list[int]) -> None:
+    def submit(self, rows: list[tuple[Any, ...]], lead_ids: list[int], marks: Marks) -> None:
         self._raise()
-        self._queue.put((rows, lead_ids))
+        self._queue.put((rows, lead_ids, marks))
 
     def close(self, *, raise_error: bool = True) -> None:
         """Wait for the chunks handed over; then raise the first failure, if any."""
@@ -379,6 +409,8 @@ def leads_qualify(
     try:
         for start in range(0, len(ids), chunk_size):
             chunk = ids[start : start + chunk_size]
+            # Read before the evidence: see _write_postgres on clearing only these marks.
+            marks = selectors.requalify_marks(lead_ids=chunk)
             leads = selectors.lead_frame(lead_ids=chunk)
             if leads.empty:
                 continue
@@ -391,10 +423,10 @@ def leads_qualify(
             )
             if writer is not None:
                 rows = _qualification_rows(assessment, version_id, now)
-                writer.submit(rows, chunk)
+                writer.submit(rows, chunk, marks)
                 result.leads += len(rows)
             else:
-                result.leads += _write(assessment, chunk, version_id, now)
+                result.leads += _write(assessment, chunk, version_id, now, marks)
             stored.extend(int(i) for i in assessment.results.index)
             if stage:
                 stage("write")

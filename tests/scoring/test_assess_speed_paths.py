@@ -430,8 +430,8 @@ def test_postgres_copy_stores_what_bulk_create_would():
     assessment = assess(selectors.feature_frames(leads=leads), services.engine_config(),
                         services.engine_models())  # fmt: skip
     expected = {q.lead_id: q for q in services._qualifications(assessment, None, now)}
-    assert services._write(assessment, ids, None, now) == len(ids)
-    services._write(assessment, ids, None, now)  # again: the first rows stop being current
+    assert services._write(assessment, ids, None, now, []) == len(ids)
+    services._write(assessment, ids, None, now, [])  # again: the first rows stop being current
     assert Qualification.objects.filter(lead_id__in=ids).count() == 2 * len(ids)
     stored = Qualification.objects.filter(lead_id__in=ids, is_current=True)
     assert stored.count() == len(ids)
