@@ -166,11 +166,12 @@ LEAD_ORDER = ("-created_at", "pk")
 
 def requalify_marks(*, lead_ids: Sequence[int]) -> list[tuple[int, datetime]]:
     """(lead id, requalify_requested_at) of these leads that are marked for re-qualification."""
-    return list(
+    rows = (
         Lead.objects.filter(pk__in=list(lead_ids), requalify_requested_at__isnull=False)
         .order_by("pk")
         .values_list("pk", "requalify_requested_at")
     )
+    return [(lead_id, at) for lead_id, at in rows if at is not None]
 
 
 def lead_frame(*, lead_ids: Sequence[int], fast: bool = True) -> pd.DataFrame:

@@ -42,7 +42,8 @@ def test_a_mark_set_after_the_run_read_the_evidence_survives_the_run(
 
     marks = dict(Lead.objects.values_list("pk", "requalify_requested_at"))
     assert marks[seen_then.pk] is None
-    assert marks[marked_later.pk] is not None and marks[marked_later.pk] > before
+    later = marks[marked_later.pk]
+    assert later is not None and later > before
 
 
 @pytest.mark.postgres
