@@ -11,6 +11,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from leadqual.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
@@ -138,6 +139,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=30 * 60, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
+# Real-time work (one lead's re-qualification, its routing, SLA checks) stays on the default
+# queue; the long jobs go to "bulk", so the nightly run's chunks never line up in front of a
+# lead that just asked for a demo. A worker started without -Q consumes both queues declared
+# here; run a second worker with `-Q celery` to keep a core for real-time work.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("bulk"))
+CELERY_TASK_ROUTES = {
+    "scoring.tasks.leads_qualify_task": {"queue": "bulk"},
+    "scoring.tasks.leads_qualify_all_task": {"queue": "bulk"},
+    "scoring.tasks.leads_requalify_dormant_sweep_task": {"queue": "bulk"},
+    "scoring.tasks.model_train_task": {"queue": "bulk"},
+    "routing.tasks.salesforce_sync_task": {"queue": "bulk"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared here, copied into django-celery-beat's tables when beat starts, and paused or edited
 # in the admin ("Periodic tasks"). Its scheduler reads "expire_seconds" from the options (it

@@ -167,3 +167,27 @@ def test_the_weekly_retraining_without_enough_outcomes_skips_without_failing() -
     result = model_train_task.delay().get()
 
     assert result["activated"] is False and result["model_version"] is None
+
+
+def test_long_jobs_go_to_the_bulk_queue_and_real_time_work_stays_on_the_default_one() -> None:
+    from leadqual.celery import app
+
+    def queue_of(task: str) -> str:
+        route = app.amqp.router.route({}, task)
+        return str(route["queue"].name)
+
+    for task in (
+        "scoring.tasks.leads_qualify_all_task",
+        "scoring.tasks.leads_qualify_task",
+        "scoring.tasks.model_train_task",
+        "routing.tasks.salesforce_sync_task",
+    ):
+        assert queue_of(task) == "bulk", task
+    for task in (
+        "scoring.tasks.leads_requalify_task",
+        "routing.tasks.assignments_route_task",
+        "routing.tasks.assignments_check_sla_task",
+    ):
+        assert queue_of(task) == "celery", task
+    # A worker started without -Q consumes every declared queue, bulk included.
+    assert {q.name for q in app.conf.task_queues} == {"celery", "bulk"}
