@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
@@ -360,6 +360,51 @@ def _assign(instance: models.Model, values: Mapping[str, Any]) -> set[str]:
     return changed
 
 
+M = TypeVar("M", bound=models.Model)
+
+
+class _PageWrites(Generic[M]):
+    """One page's creates and updates of one model, counted and written in two statements.
+
+    `stamp`: the timestamp field an update also sets (the row's updated_at), so that the
+    readers that look for recently changed rows see it; None for models without one.
+    """
+
+    def __init__(
+        self, model: type[M], counts: PullCounts, *, batch_size: int = 500, stamp: str = ""
+    ) -> None:
+        self.model, self.counts, self.batch_size, self.stamp = model, counts, batch_size, stamp
+        self.new: list[M] = []
+        self.changed: list[M] = []
+        self._fields: set[str] = set()
+        self._now = timezone.now()
+
+    def create(self, row: M) -> None:
+        self.new.append(row)
+
+    def update(self, row: M, values: Mapping[str, Any]) -> set[str]:
+        """Apply `values`; count the row updated or unchanged; the fields that changed."""
+        changed = _assign(row, values)
+        if not changed:
+            self.counts.unchanged += 1
+            return changed
+        if self.stamp:
+            setattr(row, self.stamp, self._now)
+            self._fields.add(self.stamp)
+        self.changed.append(row)
+        self._fields |= changed
+        self.counts.updated += 1
+        return changed
+
+    def save(self) -> None:
+        self.model._default_manager.bulk_create(self.new, batch_size=self.batch_size)
+        self.counts.created += len(self.new)
+        if self.changed:
+            self.model._default_manager.bulk_update(
+                self.changed, sorted(self._fields), batch_size=self.batch_size
+            )
+
+
 def _merged(current: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON field with Salesforce's keys set (None: removed) and every other key kept, so
     what other sources wrote (a tracker's company_domain) survives a pull."""
@@ -452,10 +497,7 @@ class AccountPullHandler:
         by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)}
         claimed: set[str] = set()
         linked: set[int] = set()
-        new: list[Account] = []
-        changed_rows: list[Account] = []
-        changed_fields: set[str] = set()
-        now = timezone.now()
+        writes = _PageWrites(Account, counts, stamp="updated_at")
         for sfid, v in rows:
             account = existing.get(sfid)
             synthetic = mapping.synthetic_domain(sfid)
@@ -483,7 +525,7 @@ class AccountPullHandler:
                 "region": v["region"],
             }
             if account is None:
-                new.append(
+                writes.create(
                     Account(
                         salesforce_id=sfid,
                         attributes=_merged({}, v["custom"]),
@@ -494,20 +536,8 @@ class AccountPullHandler:
                 continue
             values["salesforce_id"] = sfid
             values["attributes"] = _merged(account.attributes, v["custom"])
-            changed = _assign(account, values)
-            if changed:
-                account.updated_at = now
-                changed_rows.append(account)
-                changed_fields |= changed
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-        Account.objects.bulk_create(new, batch_size=500)
-        counts.created += len(new)
-        if changed_rows:
-            Account.objects.bulk_update(
-                changed_rows, sorted(changed_fields | {"updated_at"}), batch_size=500
-            )
+            writes.update(account, values)
+        writes.save()
         return counts
 
     @staticmethod
@@ -568,9 +598,7 @@ class ContactPullHandler:
                 account_id__in=account_ids, lead__isnull=False
             ).values_list("pk", "account_id", "lead_id")
         }
-        new: list[Stakeholder] = []
-        changed_rows: list[Stakeholder] = []
-        changed_fields: set[str] = set()
+        writes = _PageWrites(Stakeholder, counts)
         for sfid, v in rows:
             account = accounts.get(v["account_salesforce_id"])
             if account is None:
@@ -599,7 +627,7 @@ class ContactPullHandler:
                 "title": v["title"],
             }
             if stakeholder is None:
-                new.append(
+                writes.create(
                     Stakeholder(
                         salesforce_id=sfid,
                         committee_role=v["committee_role"],
@@ -611,17 +639,8 @@ class ContactPullHandler:
                 continue
             if stakeholder.role_inferred:
                 values["committee_role"] = v["committee_role"]
-            changed = _assign(stakeholder, values)
-            if changed:
-                changed_rows.append(stakeholder)
-                changed_fields |= changed
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-        Stakeholder.objects.bulk_create(new, batch_size=500)
-        counts.created += len(new)
-        if changed_rows:
-            Stakeholder.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=500)
+            writes.update(stakeholder, values)
+        writes.save()
         return counts
 
     def delete(self, salesforce_ids: Sequence[str], *, dry_run: bool) -> int:
@@ -688,10 +707,8 @@ class LeadPullHandler:
         now = timezone.now()
         seen_emails: set[str] = set()
         linked: set[int] = set()
-        new: list[Lead] = []
         to_mark: list[Lead] = []
-        changed_rows: list[Lead] = []
-        changed_fields: set[str] = set()
+        writes = _PageWrites(Lead, counts, stamp="updated_at")
         for sfid, v in rows:
             email = v["email"]
             lead = existing.get(sfid)
@@ -749,31 +766,21 @@ class LeadPullHandler:
                 values["closed_at"] = (lead.closed_at if lead else None) or v["closed_hint"] or now
             if lead is None:
                 lead = Lead(salesforce_id=sfid, created_at=_created_at(v["created_at"]), **values)
-                new.append(lead)
+                writes.create(lead)
                 # New and open, it needs a qualification; converted, it makes no new work.
                 if not v["is_converted"]:
                     to_mark.append(lead)
                 continue
             values["salesforce_id"] = sfid
-            changed = _assign(lead, values)
-            if not changed:
-                counts.unchanged += 1
-                continue
-            counts.updated += 1
-            lead.updated_at = now
-            changed_fields |= changed | {"updated_at"}
-            changed_rows.append(lead)
+            changed = writes.update(lead, values)
             evidence = changed & {*mapping.LEAD_EVIDENCE_FIELDS, "account_id", "salesforce_id"}
             if evidence and not v["is_converted"]:
                 to_mark.append(lead)
-        Lead.objects.bulk_create(new, batch_size=500)
-        counts.created += len(new)
-        if changed_rows:
-            # requalify_requested_at is never among the fields written back: a mark the event
-            # ingest (or a clear by a qualification) made since this page was read must stand.
-            Lead.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=500)
+        # requalify_requested_at is never among the fields written back: a mark the event
+        # ingest (or a clear by a qualification) made since this page was read must stand.
+        writes.save()
         _leads_mark((lead.pk for lead in to_mark), dry_run=dry_run)
-        _stakeholders_link([*new, *changed_rows])
+        _stakeholders_link([*writes.new, *writes.changed])
         return counts
 
     def delete(self, salesforce_ids: Sequence[str], *, dry_run: bool) -> int:
@@ -843,9 +850,7 @@ class OpportunityPullHandler:
                 outcome_attributes__salesforce_converted_opportunity_id__in=[s for s, _ in rows]
             ).values_list("outcome_attributes__salesforce_converted_opportunity_id", "pk")
         )
-        new: list[Opportunity] = []
-        changed_rows: list[Opportunity] = []
-        changed_fields: set[str] = set()
+        writes = _PageWrites(Opportunity, counts)
         for sfid, v in rows:
             account = accounts.get(v["account_salesforce_id"])
             if v["account_salesforce_id"] and account is None:
@@ -873,7 +878,7 @@ class OpportunityPullHandler:
                 "closed_at": v["closed_at"],
             }
             if opportunity is None:
-                new.append(
+                writes.create(
                     Opportunity(
                         salesforce_id=sfid, created_at=_created_at(v["created_at"]), **values
                     )
@@ -881,17 +886,8 @@ class OpportunityPullHandler:
                 continue
             if v["created_at"] is not None:
                 values["created_at"] = v["created_at"]
-            changed = _assign(opportunity, values)
-            if changed:
-                changed_rows.append(opportunity)
-                changed_fields |= changed
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-        Opportunity.objects.bulk_create(new, batch_size=500)
-        counts.created += len(new)
-        if changed_rows:
-            Opportunity.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=500)
+            writes.update(opportunity, values)
+        writes.save()
         return counts
 
     def delete(self, salesforce_ids: Sequence[str], *, dry_run: bool) -> int:
@@ -972,9 +968,7 @@ class ActivityPullHandler:
             t.external_id: t
             for t in Touchpoint.objects.filter(external_id__in=[v["external_id"] for _, v in rows])
         }
-        new: list[Touchpoint] = []
-        changed_rows: list[Touchpoint] = []
-        changed_fields: set[str] = set()
+        writes = _PageWrites(Touchpoint, counts, batch_size=1000)
         touched: set[int] = set()
         for sfid, v in rows:
             who, what = v["who_salesforce_id"], v["what_salesforce_id"]
@@ -1004,21 +998,12 @@ class ActivityPullHandler:
             }
             touchpoint = existing.get(v["external_id"])
             if touchpoint is None:
-                new.append(Touchpoint(external_id=v["external_id"], **values))
-            else:
-                changed = _assign(touchpoint, values)
-                if not changed:
-                    counts.unchanged += 1
-                    continue
-                changed_rows.append(touchpoint)
-                changed_fields |= changed
-                counts.updated += 1
+                writes.create(Touchpoint(external_id=v["external_id"], **values))
+            elif not writes.update(touchpoint, values):
+                continue
             if lead_id is not None:
                 touched.add(lead_id)
-        Touchpoint.objects.bulk_create(new, batch_size=1000)
-        counts.created += len(new)
-        if changed_rows:
-            Touchpoint.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=1000)
+        writes.save()
         # A converted lead's qualification is over: its activities make no new work.
         open_leads = Lead.objects.filter(pk__in=touched, converted_at__isnull=True)
         _leads_mark(open_leads.values_list("pk", flat=True), dry_run=dry_run)
