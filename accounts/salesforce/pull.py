@@ -405,6 +405,25 @@ class _PageWrites(Generic[M]):
             )
 
 
+def _mapped(
+    records: Sequence[Mapping[str, Any]],
+    to_fields: Callable[[Mapping[str, Any]], dict[str, Any]],
+    *,
+    counts: PullCounts,
+    object_name: str,
+) -> list[tuple[str, dict[str, Any]]]:
+    """(Salesforce id, our fields) of each record the mapping accepts; a record it refuses is
+    counted as an error with its id and reason, and the page goes on without it."""
+    rows = []
+    for record in records:
+        sfid = str(record["Id"])
+        try:
+            rows.append((sfid, to_fields(record)))
+        except MappingError as error:
+            counts.error(object_name, sfid, str(error))
+    return rows
+
+
 def _merged(current: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON field with Salesforce's keys set (None: removed) and every other key kept, so
     what other sources wrote (a tracker's company_domain) survives a pull."""
@@ -482,15 +501,12 @@ class AccountPullHandler:
 
     def apply(self, records: Sequence[Mapping[str, Any]], *, dry_run: bool) -> PullCounts:
         counts = PullCounts()
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for record in records:
-            sfid = str(record["Id"])
-            try:
-                rows.append(
-                    (sfid, mapping.account_fields(record, custom_fields=self.custom_fields))
-                )
-            except MappingError as error:
-                counts.error(self.object_name, sfid, str(error))
+        rows = _mapped(
+            records,
+            lambda record: mapping.account_fields(record, custom_fields=self.custom_fields),
+            counts=counts,
+            object_name=self.object_name,
+        )
         existing = _salesforce_map(Account, (sfid for sfid, _ in rows))
         domains = {v["domain"] for _, v in rows if v["domain"]}
         domains |= {mapping.synthetic_domain(sfid) for sfid, _ in rows}
@@ -575,13 +591,7 @@ class ContactPullHandler:
 
     def apply(self, records: Sequence[Mapping[str, Any]], *, dry_run: bool) -> PullCounts:
         counts = PullCounts()
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for record in records:
-            sfid = str(record["Id"])
-            try:
-                rows.append((sfid, mapping.contact_fields(record)))
-            except MappingError as error:
-                counts.error(self.object_name, sfid, str(error))
+        rows = _mapped(records, mapping.contact_fields, counts=counts, object_name=self.object_name)
         accounts = _salesforce_map(Account, (v["account_salesforce_id"] for _, v in rows))
         existing = _salesforce_map(Stakeholder, (sfid for sfid, _ in rows))
         emails = {v["email"] for _, v in rows if v["email"]}
@@ -681,13 +691,12 @@ class LeadPullHandler:
 
     def apply(self, records: Sequence[Mapping[str, Any]], *, dry_run: bool) -> PullCounts:
         counts = PullCounts()
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for record in records:
-            sfid = str(record["Id"])
-            try:
-                rows.append((sfid, mapping.lead_fields(record, custom_fields=self.custom_fields)))
-            except MappingError as error:
-                counts.error(self.object_name, sfid, str(error))
+        rows = _mapped(
+            records,
+            lambda record: mapping.lead_fields(record, custom_fields=self.custom_fields),
+            counts=counts,
+            object_name=self.object_name,
+        )
         existing = _salesforce_map(Lead, (sfid for sfid, _ in rows))
         by_email = {
             lead.email: lead
@@ -835,13 +844,9 @@ class OpportunityPullHandler:
 
     def apply(self, records: Sequence[Mapping[str, Any]], *, dry_run: bool) -> PullCounts:
         counts = PullCounts()
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for record in records:
-            sfid = str(record["Id"])
-            try:
-                rows.append((sfid, mapping.opportunity_fields(record)))
-            except MappingError as error:
-                counts.error(self.object_name, sfid, str(error))
+        rows = _mapped(
+            records, mapping.opportunity_fields, counts=counts, object_name=self.object_name
+        )
         accounts = _salesforce_map(Account, (v["account_salesforce_id"] for _, v in rows))
         contacts = _salesforce_map(Stakeholder, (v["contact_salesforce_id"] for _, v in rows))
         existing = _salesforce_map(Opportunity, (sfid for sfid, _ in rows))
