@@ -490,7 +490,9 @@ class SalesforceSyncRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         verbose_name = "Salesforce sync run"
-        permissions = [("run_salesforcesyncrun", "Can start a Salesforce sync from the status page")]
+        permissions = [
+            ("run_salesforcesyncrun", "Can start a Salesforce sync from the status page")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -280,10 +280,17 @@ def _discovered_revops_pages(listed: set[str]) -> list[PageSpec]:
     """RevOps pages beyond the main one: every argument-less route of dashboards.views.revops."""
     from dashboards.views import revops
 
+    # Actions answer POST only: a GET would time a 405.
+    post_only = {"revops-model-rollback", "revops-train", "revops-snapshot-refresh"}
     found = []
     for pattern in revops.urlpatterns:
         name = getattr(pattern, "name", None)
-        if name and name not in listed and not pattern.pattern.regex.groupindex:
+        if (
+            name
+            and name not in listed
+            and name not in post_only
+            and not pattern.pattern.regex.groupindex
+        ):
             found.append(PageSpec(name, "revops"))
     return found
 

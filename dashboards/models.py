@@ -3,6 +3,7 @@ from over time."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -40,6 +41,11 @@ class MetricsSnapshot(models.Model):
     active_model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the RevOps pages show (the seed's metrics, fairness, drift, outcome calibration
+    # and lift), computed here once an hour because each needs a pass over every lead;
+    # `dashboards.services.revops_report_compute` documents its shape. Lists that read only
+    # the counts above defer it.
+    report = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-taken_at"]
@@ -47,3 +53,24 @@ class MetricsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Metrics at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class TrainingRun(models.Model):
+    """A "train now" RevOps started: the Celery task id its progress bar polls."""
+
+    task_id = models.CharField(max_length=64, unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set only when the task ran inline (CELERY_TASK_ALWAYS_EAGER): eager results are not
+    # stored in a result backend, so the poll would otherwise see PENDING for ever.
+    inline_state = models.CharField(max_length=20, blank=True)
+    inline_result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        get_latest_by = "requested_at"
+
+    def __str__(self) -> str:
+        return f"Training {self.task_id} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -98,6 +98,9 @@ _REVOPS: Grants = {
     "django_celery_beat.crontabschedule": ("view", "add"),
     "django_celery_beat.solarschedule": ("view",),
     "django_celery_beat.clockedschedule": ("view",),
+    # The RevOps pages open to whoever may read the snapshots (and superusers).
+    "dashboards.metricssnapshot": ("view",),
+    "dashboards.trainingrun": ("view",),
 }
 
 ROLE_PERMISSIONS: Mapping[str, Grants] = {

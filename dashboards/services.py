@@ -1,22 +1,46 @@
-"""Writes owned by the web front: the demo logins and the metrics snapshots."""
+"""Writes owned by the web front: the demo logins, the metrics snapshots (with the RevOps
+report) and the RevOps actions on the model registry."""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
+import pandas as pd
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.models import Lead
-from dashboards.models import MetricsSnapshot
+from dashboards import metrics as m
+from dashboards.models import MetricsSnapshot, TrainingRun
 from dashboards.roles import REVOPS, SALES_MANAGER, SDR, STAFF_ROLES, roles_ensure
+from dashboards.selectors import revops as revops_selectors
 from routing.models import Assignment, AssignmentStatus, Queue, RepRole, SalesRep
-from routing.selectors import CURRENT_STATUSES
+from routing.selectors import CURRENT_STATUSES, weekly_capacity
 from routing.services import assignment_reassign
-from scoring.models import ModelKind, ModelStatus, ModelVersion, Qualification, Tier
+from scoring.ml.metrics import calibration_bins
+from scoring.models import (
+    ModelKind,
+    ModelStatus,
+    ModelVersion,
+    Qualification,
+    ScoringSettings,
+    Tier,
+)
+from scoring.services import model_activate_checked
+
+logger = logging.getLogger(__name__)
+
+# Bump when the report's shape changes.
+REPORT_VERSION = 1
 
 DEMO_PASSWORD = "leadqual-demo"
 
@@ -146,8 +170,11 @@ def demo_users_ensure() -> list[DemoLogin]:
     return logins
 
 
-def metrics_snapshot_take(*, now: datetime | None = None) -> MetricsSnapshot:
-    """Store the funnel's state as of now: a handful of aggregate queries, one row."""
+def metrics_snapshot_take(
+    *, now: datetime | None = None, with_report: bool = True
+) -> MetricsSnapshot:
+    """Store the funnel's state as of now: a handful of aggregate queries, one row, plus the
+    RevOps report (`revops_report_compute`), which reads every lead once."""
     now = now or timezone.now()
     current = Qualification.objects.filter(is_current=True).aggregate(
         qualified=Count("pk"),
@@ -170,6 +197,229 @@ def metrics_snapshot_take(*, now: datetime | None = None) -> MetricsSnapshot:
         .values_list("pk", flat=True)
         .first()
     )
+    report: dict[str, Any] = {}
+    if with_report:
+        try:
+            report = revops_report_compute(now=now)
+        except Exception:
+            # The counts are still worth storing; the pages keep showing the last report.
+            logger.exception("RevOps report failed; storing the snapshot's counts only")
     return MetricsSnapshot.objects.create(
-        taken_at=now, active_model_version_id=active, **current, **leads, **assignments
+        taken_at=now,
+        active_model_version_id=active,
+        report=report,
+        **current,
+        **leads,
+        **assignments,
     )
+
+
+def _cost_setting() -> float | None:
+    # Optional: without it the page says "not enough data" instead of a cost per lead.
+    value: object = getattr(settings, "LEADQUAL_QUALIFICATION_MONTHLY_COST", None)
+    if value is None or value == "":
+        return None
+    try:
+        cost = float(str(value))
+    except ValueError as exc:
+        raise ValueError(
+            f"LEADQUAL_QUALIFICATION_MONTHLY_COST must be a number, not {value!r}"
+        ) from exc
+    if cost < 0:
+        raise ValueError(f"LEADQUAL_QUALIFICATION_MONTHLY_COST must be >= 0, not {value!r}")
+    return cost
+
+
+def _created_between(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.Series:
+    created = frame["created_at"]
+    return (created > pd.Timestamp(start)) & (created <= pd.Timestamp(end))
+
+
+_DRIFT_FEATURES: tuple[tuple[str, str, str], ...] = (
+    ("region", "Region", "categorical"),
+    ("company_size", "Company size", "categorical"),
+    ("industry", "Industry", "categorical"),
+    ("email_domain_type", "Email domain type", "categorical"),
+    ("seniority", "Seniority", "categorical"),
+    ("department", "Department", "categorical"),
+    ("source", "Lead source", "categorical"),
+    ("log_employees", "Employees (log10)", "numeric"),
+    ("has_touchpoint", "Any behaviour tracked", "categorical"),
+    ("point_score", "Point score (current)", "numeric"),
+    ("probability", "Conversion probability (current)", "numeric"),
+)
+
+
+def _drift(frame: pd.DataFrame, *, now: datetime, model: ModelVersion | None) -> dict[str, Any]:
+    """Feature distributions of the leads created in the last 30 days against those the
+    active model was trained on. The registry stores no per-feature training summary, so the
+    training population is rebuilt from the leads created in the model's data window
+    (data_from..data_to), or before it was trained when the window is unknown."""
+    if model is None:
+        return {"model_version": None, "features": [], "note": "No active conversion model."}
+    start = model.data_from or datetime.min.replace(tzinfo=now.tzinfo)
+    end = model.data_to or model.trained_at
+    if model.data_to is None:
+        end = min(end, model.trained_at)
+    training = frame[_created_between(frame, start, end) | (frame["created_at"] == start)]
+    current = frame[_created_between(frame, now - timedelta(days=30), now)]
+    features = []
+    if len(training) and len(current):
+        for column, label, kind in _DRIFT_FEATURES:
+            if kind == "numeric":
+                result = m.numeric_drift(training[column], current[column])
+            else:
+                result = m.categorical_drift(
+                    training[column].astype(object).map(str),
+                    current[column].astype(object).map(str),
+                )
+            features.append({"column": column, "label": label, "kind": kind, **result})
+        features.sort(key=lambda f: -(f["psi"] or 0))
+    return {
+        "model_version": model.pk,
+        "trained_at": model.trained_at.isoformat(),
+        "training_window": [start.isoformat() if model.data_from else None, end.isoformat()],
+        "training_rows": len(training),
+        "current_rows": len(current),
+        "features": features,
+        "note": "" if features else "No leads in the training window or the last 30 days.",
+    }
+
+
+def _outcomes(frame: pd.DataFrame) -> dict[str, Any]:
+    """Calibration and lift over the leads whose outcome is known, scored as they are now."""
+    converted = frame["converted_at"].notna() | frame["has_opportunity"]
+    resolved = converted | frame["closed_at"].notna()
+    scored = frame[resolved & frame["probability"].notna()]
+    y = converted[scored.index].astype(int).to_numpy()
+    if len(scored) == 0:
+        return {"rows": 0, "positives": 0, "calibration_bins": [], "lift": {}}
+    return {
+        "rows": len(scored),
+        "positives": int(y.sum()),
+        "calibration_bins": calibration_bins(y, scored["probability"].to_numpy()),
+        "lift": {
+            "model": m.lift_curve(y, scored["probability"].to_numpy()),
+            "points": m.lift_curve(y, scored["point_score"].fillna(-np.inf).to_numpy()),
+        },
+    }
+
+
+def revops_report_compute(*, now: datetime) -> dict[str, Any]:
+    """The RevOps pages' numbers as of `now`, JSON-ready:
+
+    `primary`, `secondary`, `diagnostic`: lists of `dashboards.metrics.Metric` dicts;
+    `fairness`: `segment_fairness`'s list; `drift`: see `_drift`; `outcomes`: calibration bins
+    and lift curves (model and point score) over leads with a known outcome.
+    """
+    frame = revops_selectors.revops_lead_frame(now=now)
+    scoring_settings = ScoringSettings.load()
+    model = revops_selectors.model_version_active_conversion()
+    sales_ready = frame["tier"] == m.SALES_READY
+    month = _created_between(frame, now - timedelta(days=30), now)
+    month_before = _created_between(frame, now - timedelta(days=60), now - timedelta(days=30))
+    capacity = scoring_settings.capacity_leads_per_week or weekly_capacity()
+    recent = frame[_created_between(frame, now - timedelta(days=revops_selectors.RECENT_DAYS), now)]
+    fairness = m.segment_fairness(frame)
+    primary = [
+        m.qualification_accuracy(frame),
+        m.lift_over_point_scoring(frame, point_threshold=scoring_settings.point_route_threshold),
+        m.sales_acceptance_rate(frame),
+        m.time_to_qualification(recent),
+        m.cost_per_qualified_lead(
+            monthly_cost=_cost_setting(),
+            qualified_this_month=int((sales_ready & month).sum()),
+            qualified_last_month=int((sales_ready & month_before).sum()),
+        ),
+    ]
+    secondary = [
+        m.lead_velocity(frame, now=now),
+        m.tier_against_capacity(frame, now=now, weekly_capacity=capacity),
+        m.false_positive_rate(frame),
+        m.false_negative_rate(frame),
+        m.prediction_accuracy(frame),
+    ]
+    diagnostic = [
+        m.signal_availability(frame),
+        m.model_confidence(frame),
+        m.segment_performance(fairness),
+        m.rep_feedback(frame, now=now),
+        m.outcome_feedback_loop(
+            frame,
+            now=now,
+            trained_at=model.trained_at if model else None,
+            min_outcomes=scoring_settings.min_outcomes_for_model,
+        ),
+    ]
+    return {
+        "version": REPORT_VERSION,
+        "computed_at": now.isoformat(),
+        "leads": len(frame),
+        "primary": [x.as_dict() for x in primary],
+        "secondary": [x.as_dict() for x in secondary],
+        "diagnostic": [x.as_dict() for x in diagnostic],
+        "fairness": fairness,
+        "drift": _drift(frame, now=now, model=model),
+        "outcomes": _outcomes(frame),
+    }
+
+
+def metrics_snapshot_refresh() -> None:
+    """Take a snapshot now, in a worker, once the caller's transaction commits."""
+    from dashboards.tasks import metrics_snapshot_take_task
+
+    transaction.on_commit(metrics_snapshot_take_task.delay)
+
+
+# --- the model registry, from the RevOps pages ---------------------------------------------
+
+
+def model_version_activate(*, model_version: ModelVersion, user: Any) -> ModelVersion:
+    """Activate a conversion model a person chose; its artifact must load (ValidationError)."""
+    if model_version.kind != ModelKind.CONVERSION:
+        raise ValidationError("Only conversion models are activated from this page.")
+    if model_version.status == ModelStatus.ACTIVE:
+        raise ValidationError(f"Model #{model_version.pk} is active already.")
+    return model_activate_checked(model_version=model_version, user=user)
+
+
+def model_rollback(*, user: Any) -> ModelVersion:
+    """Reactivate the conversion model that was active before the current one."""
+    target = revops_selectors.rollback_target()
+    if target is None:
+        raise ValidationError("There is no earlier active model to roll back to.")
+    return model_activate_checked(model_version=target, user=user)
+
+
+def training_run_start(*, user: Any) -> TrainingRun:
+    """Record a "train now" and enqueue `model_train_task` once the transaction commits.
+
+    The task id is chosen here so the progress bar can poll it before the task starts. A run
+    still going (started within the task's time limit and not finished) is refused, so two
+    clicks do not train twice at once.
+    """
+    from scoring.tasks import model_train_task
+
+    latest = revops_selectors.training_run_latest()
+    if latest is not None:
+        status = revops_selectors.training_status(run=latest)
+        if status.keep_polling and status.elapsed < timedelta(hours=1):
+            raise ValidationError("A training run is already going; wait for it to finish.")
+    run = TrainingRun.objects.create(task_id=str(uuid.uuid4()), requested_by=user)
+
+    def send() -> None:
+        if not model_train_task.app.conf.task_always_eager:
+            model_train_task.apply_async(task_id=run.task_id)
+            return
+        try:
+            result = model_train_task.apply_async(task_id=run.task_id)
+            state, info = str(result.state), result.result
+        except Exception as exc:  # eager runs propagate; the bar shows the failure instead
+            logger.exception("Inline training run %s failed", run.task_id)
+            state, info = "FAILURE", exc
+        run.inline_state = state
+        run.inline_result = info if isinstance(info, dict) else {"error": str(info)}
+        run.save(update_fields=["inline_state", "inline_result"])
+
+    transaction.on_commit(send)
+    return run

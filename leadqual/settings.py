@@ -345,6 +345,11 @@ LEADQUAL_WEEKLY_CAPACITY_PROVIDER = "routing.selectors.weekly_capacity"
 # Called with the ids of the leads a qualification run stored, once it has committed: routing
 # sends each lead where its new tier belongs. Dotted paths, for the same one-way reason.
 LEADQUAL_AFTER_QUALIFY = ["routing.tasks.route_qualified"]
+# Monthly cost of qualification (tools, data, people), for "cost per qualified lead" on the
+# RevOps page; unset: the page says "not enough data" (docs/metrics.md).
+LEADQUAL_QUALIFICATION_MONTHLY_COST = (
+    env_str("LEADQUAL_QUALIFICATION_MONTHLY_COST", default="") or None
+)
 # Where a lead is being worked, for the lead API's detail (same one-way reason).
 LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER = "routing.selectors.lead_current_assignment"
 

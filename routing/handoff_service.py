@@ -1,13 +1,16 @@
-"""Reads a lead's handoff package from the database (the pure builder is routing/handoff.py).
+"""Reads handoff packages from the database (the pure builder is routing/handoff.py).
 
-A bounded number of queries whatever the size of the account: the lead with its account, the
-current qualification, the stakeholders, one aggregate over the touchpoints of everyone at the
-account, the account's recent events and intent signals, and the current assignment.
+A bounded number of queries whatever the number of leads and the size of their accounts: the
+leads with their accounts, the current qualifications, the stakeholders, one aggregate over the
+touchpoints of everyone involved (grouped by lead), the accounts' recent events and intent
+signals, and the current assignments. Seven queries for a batch, five when no lead in it has an
+account.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,15 +69,16 @@ def _brief(lead: Lead, qualification: Qualification | None) -> dict[str, Any]:
     return {**fallback, **brief}
 
 
-def _activities(
-    *, lead_id: int, account_id: int | None, lead_ids: set[int], now: datetime
-) -> dict[int, tuple[dict[str, Any], Activity]]:
-    """Each person's activity, in one aggregate query: {lead id: (lead columns, activity)}."""
+# A person's row of the activity aggregate: the lead's columns, and the activity.
+_ActivityRow = tuple[dict[str, Any], Activity]
+
+
+def _activities(*, people: Q, now: datetime) -> dict[int, _ActivityRow]:
+    """The activity of the leads matching `people`, in one aggregate query, in lead id order:
+    {lead id: (lead columns, activity)}. A lead's numbers depend only on its own touchpoints
+    and `now`, so one aggregate serves every package of a batch."""
     week, month = now - timedelta(days=7), now - OTHERS_ACTIVE_WINDOW
     before_week = week - timedelta(days=30)
-    people = Q(pk=lead_id) | Q(pk__in=lead_ids)
-    if account_id is not None:
-        people |= Q(account_id=account_id)
     request = Q(kind=TouchpointKind.FORM_SUBMIT)
     # The people as a subquery of lead ids, not an OR across the join: PostgreSQL can then
     # walk the (lead, occurred_at) index once per person instead of scanning touchpoints.
@@ -84,7 +88,7 @@ def _activities(
             occurred_at__gte=now - ACTIVITY_LOOKBACK,
         )
         .filter(occurred_at__lte=now)
-        .values("lead_id", "lead__name", "lead__title", "lead__email")
+        .values("lead_id", "lead__account_id", "lead__name", "lead__title", "lead__email")
         .annotate(
             touches_7d=Count("id", filter=Q(occurred_at__gte=week)),
             touches_30d=Count("id", filter=Q(occurred_at__gte=month)),
@@ -99,7 +103,7 @@ def _activities(
         )
         .order_by("lead_id")
     )
-    out: dict[int, tuple[dict[str, Any], Activity]] = {}
+    out: dict[int, _ActivityRow] = {}
     for row in rows:
         demo, contact = row["last_demo_at"], row["last_contact_at"]
         if demo is not None and (contact is None or demo >= contact):
@@ -123,12 +127,15 @@ def _activities(
 
 
 def _people(
-    *, lead: Lead, stakeholders: Sequence[Mapping[str, Any]], now: datetime
+    *,
+    lead: Lead,
+    stakeholders: Sequence[Mapping[str, Any]],
+    activities: Mapping[int, _ActivityRow],
 ) -> list[PersonFacts]:
+    """The lead's people: its stakeholders, then itself and its active colleagues when they are
+    not on the committee. `activities` may hold other leads' people too: only the lead itself,
+    its stakeholders' leads and the leads at its account are read."""
     lead_ids = {s["lead_id"] for s in stakeholders if s["lead_id"] is not None}
-    activities = _activities(
-        lead_id=lead.pk, account_id=lead.account_id, lead_ids=lead_ids, now=now
-    )
     people = []
     for s in stakeholders:
         activity = activities[s["lead_id"]][1] if s["lead_id"] in activities else Activity()
@@ -148,6 +155,10 @@ def _people(
     for other_id, (row, activity) in activities.items():
         if other_id in lead_ids:
             continue
+        if other_id != lead.pk and (
+            lead.account_id is None or row["lead__account_id"] != lead.account_id
+        ):
+            continue  # someone else's colleague in this batch
         if other_id != lead.pk and not activity.touchpoints_30d:
             continue
         people.append(
@@ -162,15 +173,7 @@ def _people(
     return people
 
 
-def _assignment(lead_id: int) -> AssignmentInfo | None:
-    assignment = (
-        Assignment.objects.filter(lead_id=lead_id, status__in=CURRENT_ASSIGNMENT_STATUSES)
-        .select_related("rep__user")
-        .order_by("-assigned_at", "-pk")
-        .first()
-    )
-    if assignment is None:
-        return None
+def _assignment_info(assignment: Assignment) -> AssignmentInfo:
     rep_name = ""
     if assignment.rep is not None:
         user = assignment.rep.user
@@ -193,49 +196,25 @@ def _assignment(lead_id: int) -> AssignmentInfo | None:
     )
 
 
-def handoff_for_lead(*, lead_id: int, now: datetime | None = None) -> HandoffPackage:
-    """The handoff package of one lead, as of `now`. Raises Lead.DoesNotExist."""
-    now = now or timezone.now()
-    lead = Lead.objects.select_related("account").get(pk=lead_id)
+def _assignments(lead_ids: Iterable[int]) -> dict[int, AssignmentInfo]:
+    """Each lead's current assignment: its latest open or accepted one."""
+    out: dict[int, AssignmentInfo] = {}
+    # Newest first within each lead, so the first row seen is the current one. Leads rarely
+    # hold more than one open assignment, so reading them all costs little and, unlike
+    # DISTINCT ON, works on any database.
+    for assignment in (
+        Assignment.objects.filter(lead_id__in=lead_ids, status__in=CURRENT_ASSIGNMENT_STATUSES)
+        .select_related("rep__user")
+        .order_by("lead_id", "-assigned_at", "-pk")
+    ):
+        if assignment.lead_id not in out:
+            out[assignment.lead_id] = _assignment_info(assignment)
+    return out
+
+
+def _card(lead: Lead) -> LeadCard:
     account = lead.account
-    qualification = Qualification.objects.filter(lead_id=lead_id, is_current=True).first()
-
-    stakeholder_filter = Q(account_id=account.pk) if account else Q(lead_id=lead_id)
-    stakeholders = list(
-        Stakeholder.objects.filter(stakeholder_filter)
-        .order_by("name", "pk")
-        .values(
-            "name",
-            "title",
-            "email",
-            "committee_role",
-            "role_inferred",
-            "lead_id",
-            "lead__name",
-            "lead__title",
-            "lead__email",
-        )
-    )
-    people = _people(lead=lead, stakeholders=stakeholders, now=now)
-
-    events: list[EventFacts] = []
-    intent: list[IntentFacts] = []
-    if account is not None:
-        since = now - EVENT_WINDOW
-        events = [
-            EventFacts(kind=kind, title=title, occurred_at=at)
-            for kind, title, at in AccountEvent.objects.filter(
-                account_id=account.pk, occurred_at__gte=since, occurred_at__lte=now
-            ).values_list("kind", "title", "occurred_at")
-        ]
-        intent = [
-            IntentFacts(topic=topic, surge_score=surge, observed_at=at, source=source)
-            for topic, surge, at, source in IntentSignal.objects.filter(
-                account_id=account.pk, observed_at__gte=since, observed_at__lte=now
-            ).values_list("topic", "surge_score", "observed_at", "source")
-        ]
-
-    card = LeadCard(
+    return LeadCard(
         lead_id=lead.pk,
         name=lead.name,
         title=lead.title,
@@ -247,12 +226,120 @@ def handoff_for_lead(*, lead_id: int, now: datetime | None = None) -> HandoffPac
         region=account.get_region_display() if account and account.region else "",
         country=lead.country or (account.country if account else ""),
     )
-    return build_handoff(
-        lead=card,
-        brief=_brief(lead, qualification),
-        people=people,
-        events=events,
-        intent=intent,
-        assignment=_assignment(lead_id),
-        now=now,
+
+
+def handoffs_for_leads(
+    *, lead_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, HandoffPackage]:
+    """The handoff packages of many leads, as of `now`: {lead id: package}, in the order of
+    `lead_ids`. Ids of leads that do not exist are left out.
+
+    The same packages as `handoff_for_lead` one by one, in at most seven queries whatever the
+    number of leads (see the module doc); callers with thousands of leads pass them in batches
+    to keep each query's id list short.
+    """
+    now = now or timezone.now()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    wanted = list(dict.fromkeys(lead_ids))
+    if not wanted:
+        return {}
+    leads = {lead.pk: lead for lead in Lead.objects.select_related("account").filter(pk__in=wanted)}
+    if not leads:
+        return {}
+    account_ids = {lead.account_id for lead in leads.values() if lead.account_id is not None}
+    accountless = [pk for pk, lead in leads.items() if lead.account_id is None]
+    qualifications = {
+        q.lead_id: q for q in Qualification.objects.filter(lead_id__in=list(leads), is_current=True)
+    }
+
+    # Stakeholders of an account's committee, or, for a lead without an account, the
+    # committees it sits on.
+    stakeholder_rows = list(
+        Stakeholder.objects.filter(Q(account_id__in=account_ids) | Q(lead_id__in=accountless))
+        .order_by("name", "pk")
+        .values(
+            "account_id",
+            "name",
+            "title",
+            "email",
+            "committee_role",
+            "role_inferred",
+            "lead_id",
+            "lead__name",
+            "lead__title",
+            "lead__email",
+        )
     )
+    by_account: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    by_lead: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in stakeholder_rows:
+        by_account[row["account_id"]].append(row)
+        if row["lead_id"] is not None:
+            by_lead[row["lead_id"]].append(row)
+
+    def stakeholders_of(lead: Lead) -> list[Mapping[str, Any]]:
+        if lead.account_id is not None:
+            return by_account.get(lead.account_id, [])
+        return by_lead.get(lead.pk, [])
+
+    committee_leads = {
+        row["lead_id"]
+        for lead in leads.values()
+        for row in stakeholders_of(lead)
+        if row["lead_id"] is not None
+    }
+    people = Q(pk__in=list(leads)) | Q(pk__in=committee_leads)
+    if account_ids:
+        people |= Q(account_id__in=account_ids)
+    activities = _activities(people=people, now=now)
+
+    events: dict[int, list[EventFacts]] = defaultdict(list)
+    intent: dict[int, list[IntentFacts]] = defaultdict(list)
+    if account_ids:
+        since = now - EVENT_WINDOW
+        for account_id, kind, title, at in (
+            AccountEvent.objects.filter(
+                account_id__in=account_ids, occurred_at__gte=since, occurred_at__lte=now
+            )
+            .order_by("-occurred_at", "pk")
+            .values_list("account_id", "kind", "title", "occurred_at")
+        ):
+            events[account_id].append(EventFacts(kind=kind, title=title, occurred_at=at))
+        for account_id, topic, surge, at, source in (
+            IntentSignal.objects.filter(
+                account_id__in=account_ids, observed_at__gte=since, observed_at__lte=now
+            )
+            .order_by("-observed_at", "pk")
+            .values_list("account_id", "topic", "surge_score", "observed_at", "source")
+        ):
+            intent[account_id].append(
+                IntentFacts(topic=topic, surge_score=surge, observed_at=at, source=source)
+            )
+
+    assignments = _assignments(list(leads))
+
+    packages: dict[int, HandoffPackage] = {}
+    for lead_id in wanted:
+        lead = leads.get(lead_id)
+        if lead is None:
+            continue
+        lead_account = lead.account_id
+        packages[lead_id] = build_handoff(
+            lead=_card(lead),
+            brief=_brief(lead, qualifications.get(lead_id)),
+            people=_people(lead=lead, stakeholders=stakeholders_of(lead), activities=activities),
+            events=events.get(lead_account, []) if lead_account is not None else [],
+            intent=intent.get(lead_account, []) if lead_account is not None else [],
+            assignment=assignments.get(lead_id),
+            now=now,
+        )
+    return packages
+
+
+def handoff_for_lead(*, lead_id: int, now: datetime | None = None) -> HandoffPackage:
+    """The handoff package of one lead, as of `now`. Raises Lead.DoesNotExist."""
+    package = handoffs_for_leads(lead_ids=[lead_id], now=now).get(lead_id)
+    if package is None:
+        raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
+    return package

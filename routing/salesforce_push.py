@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +37,8 @@ from django.utils import timezone
 from accounts.models import Lead
 from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescribe
 from accounts.salesforce.errors import SalesforceConfigError, SalesforceLimitExceeded
-from routing.handoff import TEXT_LIMIT, to_text
-from routing.handoff_service import handoff_for_lead
+from routing.handoff import TEXT_LIMIT, HandoffPackage, to_text
+from routing.handoff_service import handoffs_for_leads
 from routing.models import Assignment, AssignmentStatus, Queue, SalesforcePushState
 from scoring.models import Qualification, Tier
 
@@ -277,7 +277,16 @@ def _check_fields(describe: SObjectDescribe, fields: PushFields) -> _Limits:
     )
 
 
-def _payload(todo: _Todo, fields: PushFields, limits: _Limits) -> dict[str, Any]:
+def _packages(batch: Sequence[_Todo], fields: PushFields) -> dict[int, HandoffPackage]:
+    """The handoff packages the batch's payloads write, read in one go for the whole batch."""
+    if not (fields.brief or fields.top_reasons):
+        return {}
+    return handoffs_for_leads(lead_ids=[t.lead_id for t in batch if t.qualification_id is not None])
+
+
+def _payload(
+    todo: _Todo, fields: PushFields, limits: _Limits, packages: Mapping[int, HandoffPackage]
+) -> dict[str, Any]:
     values: dict[str, Any] = {"Id": todo.salesforce_id}
     if todo.qualification_id is not None:
         if fields.score:
@@ -287,7 +296,9 @@ def _payload(todo: _Todo, fields: PushFields, limits: _Limits) -> dict[str, Any]
         if fields.tier:
             values[fields.tier] = todo.tier
         if fields.brief or fields.top_reasons:
-            package = handoff_for_lead(lead_id=todo.lead_id)
+            package = packages.get(todo.lead_id)
+            if package is None:  # deleted since _pending read it, as handoff_for_lead raised
+                raise Lead.DoesNotExist(f"Lead {todo.lead_id} does not exist.")
             if fields.brief:
                 values[fields.brief] = to_text(package, limit=limits.brief)
             if fields.top_reasons:
@@ -388,7 +399,8 @@ def salesforce_push(
         batches = math.ceil(len(todo) / size)
         for number, start in enumerate(range(0, len(todo), size), start=1):
             batch = todo[start : start + size]
-            payloads = [_payload(t, fields, limits) for t in batch]
+            packages = _packages(batch, fields)
+            payloads = [_payload(t, fields, limits, packages) for t in batch]
             results = client.collection_update(LEAD, payloads, auto_assign=False)
             report.calls += 1
             done: list[_Todo] = []
