@@ -159,7 +159,7 @@ def world(transactional_db: None) -> World:
     """A small demo world, qualified and routed by the real services; the demo SDR holds three
     Sales Ready leads, and a few assignments are past their SLA."""
     from accounts.models import Lead
-    from dashboards.services import demo_users_ensure
+    from dashboards.services import demo_users_ensure, metrics_snapshot_take
     from leadqual.demo.load import demo_world_load
     from routing.models import Assignment, AssignmentStatus, Queue
     from routing.services import assignment_reassign, assignments_route
@@ -191,6 +191,8 @@ def world(transactional_db: None) -> World:
     # The clocks of two other leads and of one of the SDR's ran out.
     late = [a.pk for a in sales[3:5]] + [mine[0].pk]
     Assignment.objects.filter(pk__in=late).update(sla_due_at=timezone.now() - timedelta(hours=3))
+    # The RevOps pages read the hourly snapshot: take one, as beat would.
+    metrics_snapshot_take()
     first = Lead.objects.get(pk=mine[0].lead_id)
     return World(
         users=users,
