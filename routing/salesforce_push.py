@@ -309,11 +309,31 @@ def _payload(
     return values
 
 
+def _owners_remember(done: Sequence[_Todo]) -> None:
+    """Keep the owner we wrote where the pull keeps the Salesforce owner, so the next pull
+    finds the lead as it left it and counts it unchanged: our own write never comes back as a
+    change. (Not a field of evidence: nothing is marked for re-qualification.)"""
+    owners = {t.lead_id: t.owner for t in done if t.owner}
+    if not owners:
+        return
+    leads = list(Lead.objects.filter(pk__in=owners).only("pk", "outcome_attributes"))
+    changed = []
+    for lead in leads:
+        attributes = dict(lead.outcome_attributes or {})
+        if attributes.get("salesforce_owner_id") != owners[lead.pk]:
+            attributes["salesforce_owner_id"] = owners[lead.pk]
+            lead.outcome_attributes = attributes
+            changed.append(lead)
+    # bulk_update leaves updated_at alone: the lead itself did not change.
+    Lead.objects.bulk_update(changed, ["outcome_attributes"], batch_size=500)
+
+
 def _save_states(
     *, done: Sequence[_Todo], failed: Sequence[tuple[_Todo, str]], converted: Sequence[_Todo]
 ) -> None:
     now = timezone.now()
     with transaction.atomic():
+        _owners_remember(done)
         if done:
             SalesforcePushState.objects.bulk_create(
                 [
