@@ -7,6 +7,10 @@
 #   DEMO_LEADS  leads in the demo world                                      default: 20000
 #   DEMO_SEED   seed of the demo world (same seed, same world)               default: 42
 #   PYTEST_ARGS extra pytest arguments, e.g. PYTEST_ARGS="-k matching -x"
+#   SALESFORCE  empty, or "loopback": `make demo SALESFORCE=loopback` also runs a loopback
+#               Salesforce-compatible org and syncs with it (docs/salesforce.md)   default: empty
+#   SF_PORT     port of that loopback org                                       default: 8765
+#   SF_LEADS    leads seeded in it, SF_HISTORY of them with a known outcome     default: 2000, 400
 #
 # Environment: DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, DEBUG, ... pass through unchanged
 # (see .env.example). Without them the project runs on SQLite with eager Celery tasks; the
@@ -19,6 +23,14 @@ DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SALESFORCE ?=
+SF_PORT ?= 8765
+SF_LEADS ?= 2000
+SF_HISTORY ?= 400
+
+ifneq ($(filter-out loopback,$(SALESFORCE)),)
+$(error SALESFORCE=$(SALESFORCE): the one value is "loopback" (make demo SALESFORCE=loopback))
+endif
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -32,7 +44,7 @@ STAMP := $(VENV)/.leadqual-installed
 DEV_ENV := DEBUG="$${DEBUG:-1}"
 DEMO_PASSWORD := leadqual-demo
 
-.PHONY: help install venv demo serve test test-fast lint format typecheck check migrations-check \
+.PHONY: help install venv demo demo-salesforce-loopback serve test test-fast lint format typecheck check migrations-check \
 	worker beat clean distclean
 
 help: ## list the targets
@@ -56,6 +68,9 @@ install: $(STAMP) ## create .venv and install (again only when pyproject.toml ch
 venv: install
 
 demo: $(STAMP) ## install, migrate, load the demo world, train, qualify, create the demo users, serve on :8000
+ifeq ($(SALESFORCE),loopback)
+	@$(MAKE) --no-print-directory demo-salesforce-loopback
+else
 	@echo "==> migrating the database"
 	$(DEV_ENV) $(VPY) manage.py migrate --no-input
 	@echo "==> loading the demo world ($(DEMO_LEADS) leads, seed $(DEMO_SEED))"
@@ -67,6 +82,59 @@ demo: $(STAMP) ## install, migrate, load the demo world, train, qualify, create 
 	@echo "==> creating the demo users"
 	$(DEV_ENV) $(VPY) manage.py create_demo_users
 	@$(MAKE) --no-print-directory serve
+endif
+
+# `make demo SALESFORCE=loopback`: the demo beside a Salesforce org. One shell for the whole
+# recipe: the org (manage.py salesforce_loopback, in memory) runs in the background for as long
+# as the demo server does, and the trap stops it however the recipe ends (Ctrl-C included; a
+# background job of a script ignores SIGINT, so it would otherwise outlive the demo).
+SF_ENV_FILE = $(VENV)/salesforce-loopback.env
+SF_LOG = $(VENV)/salesforce-loopback.log
+demo-salesforce-loopback: $(STAMP)
+	@sf_pid=""; \
+	stop_org() { \
+		if [ -n "$$sf_pid" ] && kill -0 "$$sf_pid" 2>/dev/null; then \
+			echo "==> stopping the loopback Salesforce org (pid $$sf_pid)"; \
+			kill "$$sf_pid" 2>/dev/null || true; wait "$$sf_pid" 2>/dev/null || true; \
+		fi; \
+		rm -f "$(SF_ENV_FILE)"; \
+	}; \
+	trap stop_org EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	export DEBUG="$${DEBUG:-1}"; \
+	echo "==> migrating the database"; \
+	$(VPY) manage.py migrate --no-input; \
+	echo "==> starting a loopback Salesforce org on 127.0.0.1:$(SF_PORT) ($(SF_LEADS) leads; log: $(SF_LOG))"; \
+	rm -f "$(SF_ENV_FILE)"; \
+	$(VPY) manage.py salesforce_loopback --port $(SF_PORT) --seed-leads $(SF_LEADS) \
+		--seed-history $(SF_HISTORY) --env-file "$(SF_ENV_FILE)" >"$(SF_LOG)" 2>&1 & \
+	sf_pid=$$!; \
+	until [ -s "$(SF_ENV_FILE)" ]; do \
+		kill -0 "$$sf_pid" 2>/dev/null \
+			|| { echo "The loopback org did not start:" >&2; cat "$(SF_LOG)" >&2; exit 1; }; \
+		sleep 0.2; \
+	done; \
+	set -a; . "$(abspath $(SF_ENV_FILE))"; set +a; \
+	echo "==> loading the demo world ($(DEMO_LEADS) leads, seed $(DEMO_SEED))"; \
+	$(VPY) manage.py generate_demo_data --leads $(DEMO_LEADS) --seed $(DEMO_SEED); \
+	echo "==> training the first model (skipped when one is active)"; \
+	$(VPY) manage.py train_model --if-missing; \
+	echo "==> pulling the org: accounts, contacts, leads, deals, activities, users as reps"; \
+	$(VPY) manage.py salesforce_sync --pull; \
+	echo "==> qualifying (and routing) the leads that have no assessment yet"; \
+	$(VPY) manage.py qualify_leads --unqualified; \
+	echo "==> creating the demo users"; \
+	$(VPY) manage.py create_demo_users; \
+	echo "==> pushing scores, tiers, briefs and routed owners back to the org"; \
+	$(VPY) manage.py salesforce_sync --push; \
+	echo; \
+	echo "  Salesforce     a loopback org at $$SALESFORCE_LOOPBACK_URL (in memory: gone when"; \
+	echo "                 the demo stops); the sync above pulled it and pushed our decisions."; \
+	echo "                 RevOps sees the runs on the sync status page; the org's users are"; \
+	echo "                 inactive reps until a manager activates them and adds them to a"; \
+	echo "                 routing pool in the admin, after which the next sync pushes owners."; \
+	echo "  sync again     set -a; . $(SF_ENV_FILE); set +a"; \
+	echo "                 DEBUG=1 $(VPY) manage.py salesforce_sync"; \
+	$(MAKE) --no-print-directory serve
 
 serve: $(STAMP) ## serve on HOST:PORT (default 127.0.0.1:8000) without touching the data
 	@echo

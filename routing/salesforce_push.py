@@ -172,7 +172,11 @@ def _pending(
     current_a = Assignment.objects.filter(
         lead=OuterRef("pk"), status__in=CURRENT_ASSIGNMENT_STATUSES
     ).order_by("-assigned_at", "-pk")
-    leads = Lead.objects.filter(salesforce_id__isnull=False).exclude(salesforce_id="")
+    # A lead converted in Salesforce is read-only there: known from the pull (converted_at) or
+    # from an earlier refusal (the push state); either way it is not sent.
+    leads = Lead.objects.filter(salesforce_id__isnull=False, converted_at__isnull=True).exclude(
+        salesforce_id=""
+    )
     if lead_ids is not None:
         leads = leads.filter(pk__in=list(lead_ids))
     rows = (
