@@ -9,7 +9,7 @@ every lead; anyone else sees the leads they own, and the leads currently assigne
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,7 +42,7 @@ from accounts.models import (
 )
 from dashboards.forms import SLA_DUE_SOON, SLA_OVERDUE, SORT_NEWEST, SORT_SLA
 from routing.handoff import COMMITTEE_ROLES, ROLE_LABELS, SLA_SOON, HandoffPackage
-from routing.handoff_service import handoff_for_lead
+from routing.handoff_service import handoff_for_lead, handoffs_for_leads
 from routing.models import Assignment, AssignmentStatus, Queue, SalesRep
 from scoring.briefs import PAGE_LABELS, TIER_LABELS
 from scoring.models import Feedback, Qualification, Tier
@@ -133,6 +133,10 @@ class QueueRow:
     first_touch_at: datetime | None
     sla_state: str  # "overdue", "due_soon", "on_track", "touched" or "none"
     rep_name: str
+    # From the handoff package the rep receives: what to do, and the most urgent alert.
+    approach: str = ""
+    alert: str = ""
+    alert_severity: str = ""
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,7 @@ def queue_page(
             )
         )
     return QueuePage(
-        rows=rows,
+        rows=_with_handoff(rows, now=now),
         total=total,
         overdue=counts["overdue"],
         due_soon=counts["due_soon"],
@@ -336,6 +340,32 @@ def queue_page(
         pages=pages,
         page_size=QUEUE_PAGE_SIZE,
     )
+
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def _with_handoff(rows: list[QueueRow], *, now: datetime) -> list[QueueRow]:
+    """Each row with its handoff package's approach and most urgent alert: the queue shows
+    what the rep received, read for the whole page at once (a fixed number of queries)."""
+    packages = handoffs_for_leads(lead_ids=[row.lead_id for row in rows], now=now)
+    out = []
+    for row in rows:
+        package = packages.get(row.lead_id)
+        if package is None:
+            out.append(row)
+            continue
+        alerts = sorted(package.alerts, key=lambda a: _SEVERITY_ORDER.get(str(a.severity), 3))
+        top = alerts[0] if alerts else None
+        out.append(
+            replace(
+                row,
+                approach=package.approach.action,
+                alert=top.message if top else "",
+                alert_severity=str(top.severity) if top else "",
+            )
+        )
+    return out
 
 
 # --- access ----------------------------------------------------------------------------------

@@ -174,11 +174,13 @@ def test_the_queue_reads_in_a_fixed_number_of_queries(
         assigned_lead(rep=rep, email=f"q{i}@acme.com", account=AccountFactory())
     sdr_client.get(QUEUE)  # warm the session and the content types
 
-    # session, user, groups (nav), rep, account choices, counts, page
-    with django_assert_max_num_queries(8):
+    # session, user, groups (nav), rep, account choices, counts, page; the page's handoff
+    # packages in one batch (leads, qualifications, stakeholders, activity, events, intent,
+    # assignments)
+    with django_assert_max_num_queries(15):
         response = sdr_client.get(QUEUE, {"q": "acme"})
     assert len(_emails(response)) == 12
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(15):
         sdr_client.get(QUEUE, HTTP_HX_REQUEST="true")
 
 
@@ -189,3 +191,27 @@ def test_post_is_not_allowed(sdr_client: Client) -> None:
 def test_anonymous_users_are_sent_to_log_in(client: Client) -> None:
     response = client.get(QUEUE)
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_each_row_shows_the_handoff_packages_approach_and_its_most_urgent_alert(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    from accounts.models import FormType, TouchpointKind
+    from routing.handoff_service import handoff_for_lead
+    from tests.factories import TouchpointFactory
+
+    lead = assigned_lead(rep=sdr_user.sales_rep, email="demo@acme.com")
+    TouchpointFactory(
+        lead=lead,
+        kind=TouchpointKind.FORM_SUBMIT,
+        form_type=FormType.DEMO_REQUEST,
+        occurred_at=timezone.now() - timedelta(minutes=10),
+    )
+    package = handoff_for_lead(lead_id=lead.pk)
+    assert package.alerts, "a fresh demo request raises an urgency alert"
+
+    html = sdr_client.get(QUEUE).content.decode()
+
+    assert package.approach.action in html
+    high = [a for a in package.alerts if a.severity == "high"]
+    assert (high or list(package.alerts))[0].message in html
