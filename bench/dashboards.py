@@ -84,6 +84,7 @@ PAGES: list[PageSpec] = [
     PageSpec("team", "manager"),
     PageSpec("assignment_reassign", "manager", _breach),
     PageSpec("revops", "revops"),
+    PageSpec("salesforce_status", "revops"),
 ]
 
 
