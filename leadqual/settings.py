@@ -359,5 +359,19 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Without a broker every task runs inline, and Celery's "Task ... succeeded" line per
+        # task buries a command's own progress (qualify_leads hands each chunk to routing);
+        # Celery also opens a producer for an eager task, and kombu warns that no broker host
+        # was given. A worker keeps both.
+        **(
+            {
+                "celery.app.trace": {"level": "WARNING"},
+                "kombu.connection": {"level": "ERROR"},
+            }
+            if CELERY_TASK_ALWAYS_EAGER
+            else {}
+        ),
+    },
 }
