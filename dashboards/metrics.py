@@ -258,13 +258,29 @@ def _hours(value: float) -> str:
     return f"{value / 24:.1f} days"
 
 
-def time_to_qualification(frame: pd.DataFrame, *, min_sample: int = MIN_SAMPLE) -> Metric:
-    """Median hours from a lead's creation to its first qualification (`hours_to_qualify`)."""
+def time_to_qualification(
+    frame: pd.DataFrame, *, live_since: datetime | None = None, min_sample: int = MIN_SAMPLE
+) -> Metric:
+    """Median hours from a lead's creation to its first qualification (`hours_to_qualify`).
+
+    `live_since`: when qualification started (the first qualification stored). A lead created
+    before then, imported history or a demo world, waited for the product to exist, not for
+    it to decide: it says nothing about the speed and is left out."""
     name, target = "Time to qualification", "under 1 hour"
-    hours = frame["hours_to_qualify"].dropna().clip(lower=0)
+    measured = frame
+    if live_since is not None and "created_at" in frame:
+        created = pd.to_datetime(frame["created_at"], utc=True)
+        measured = frame[created >= pd.Timestamp(live_since)]
+    hours = measured["hours_to_qualify"].dropna().clip(lower=0)
     n = len(hours)
     if n < min_sample:
-        return _no_data("time_to_qualification", name, target, f"{n} recent leads qualified", n)
+        return _no_data(
+            "time_to_qualification",
+            name,
+            target,
+            f"{n} recent leads created since qualification started",
+            n,
+        )
     median = float(hours.median())
     p90 = float(hours.quantile(0.9))
     status = GOOD if median < 1 else (WATCH if median < 24 else BAD)

@@ -305,6 +305,12 @@ def _outcomes(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _first_qualified(frame: Any) -> datetime | None:
+    """When qualification started: the earliest first qualification of any lead."""
+    first = frame["first_qualified_at"].min() if len(frame) else None
+    return None if first is None or pd.isna(first) else first.to_pydatetime()
+
+
 def revops_report_compute(*, now: datetime) -> dict[str, Any]:
     """The RevOps pages' numbers as of `now`, JSON-ready:
 
@@ -325,7 +331,7 @@ def revops_report_compute(*, now: datetime) -> dict[str, Any]:
         m.qualification_accuracy(frame),
         m.lift_over_point_scoring(frame, point_threshold=scoring_settings.point_route_threshold),
         m.sales_acceptance_rate(frame),
-        m.time_to_qualification(recent),
+        m.time_to_qualification(recent, live_since=_first_qualified(frame)),
         m.cost_per_qualified_lead(
             monthly_cost=_cost_setting(),
             qualified_this_month=int((sales_ready & month).sum()),

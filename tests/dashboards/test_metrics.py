@@ -149,6 +149,25 @@ def test_time_to_qualification_is_the_median_in_hours() -> None:
     assert metric.status == m.GOOD
 
 
+def test_time_to_qualification_leaves_out_leads_created_before_qualification_started() -> None:
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [
+        # Imported history: created long before the product ran, qualified on its first day.
+        {"created_at": started - timedelta(days=40), "hours_to_qualify": 960.0},
+        {"created_at": started - timedelta(days=3), "hours_to_qualify": 72.0},
+        # Captured since: minutes.
+        {"created_at": started + timedelta(days=1), "hours_to_qualify": 0.05},
+        {"created_at": started + timedelta(days=2), "hours_to_qualify": 0.15},
+    ]
+
+    metric = m.time_to_qualification(frame(rows), live_since=started, min_sample=1)
+    only_history = m.time_to_qualification(frame(rows[:2]), live_since=started, min_sample=1)
+
+    assert metric.value == pytest.approx(0.1) and metric.status == m.GOOD
+    assert metric.sample == 2
+    assert only_history.value is None and "since qualification started" in only_history.note
+
+
 def test_cost_per_qualified_lead_needs_a_cost_and_trends_against_last_month() -> None:
     unset = m.cost_per_qualified_lead(
         monthly_cost=None, qualified_this_month=10, qualified_last_month=8
