@@ -38,7 +38,8 @@ from routing.handoff import (
     PersonFacts,
     build_handoff,
 )
-from routing.models import Assignment, AssignmentStatus, Queue
+from routing.models import Assignment, Queue
+from routing.selectors import CURRENT_STATUSES
 from scoring.briefs import TIER_LABELS
 from scoring.models import Qualification
 
@@ -47,8 +48,6 @@ from scoring.models import Qualification
 ACTIVITY_LOOKBACK = timedelta(days=90)
 # Other leads at the account who are not on the committee are listed when active this recently.
 OTHERS_ACTIVE_WINDOW = timedelta(days=ENGAGEMENT_WINDOW_DAYS)
-# Assignments a rep is still working: the package follows the lead until it is closed.
-CURRENT_ASSIGNMENT_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
 
 
 def _brief(lead: Lead, qualification: Qualification | None) -> dict[str, Any]:
@@ -203,7 +202,7 @@ def _assignments(lead_ids: Iterable[int]) -> dict[int, AssignmentInfo]:
     # hold more than one open assignment, so reading them all costs little and, unlike
     # DISTINCT ON, works on any database.
     for assignment in (
-        Assignment.objects.filter(lead_id__in=lead_ids, status__in=CURRENT_ASSIGNMENT_STATUSES)
+        Assignment.objects.filter(lead_id__in=lead_ids, status__in=CURRENT_STATUSES)
         .select_related("rep__user")
         .order_by("lead_id", "-assigned_at", "-pk")
     ):

@@ -39,7 +39,8 @@ from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescri
 from accounts.salesforce.errors import SalesforceConfigError, SalesforceLimitExceeded
 from routing.handoff import TEXT_LIMIT, HandoffPackage, to_text
 from routing.handoff_service import handoffs_for_leads
-from routing.models import Assignment, AssignmentStatus, Queue, SalesforcePushState
+from routing.models import Assignment, Queue, SalesforcePushState
+from routing.selectors import CURRENT_STATUSES
 from scoring.models import Qualification, Tier
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 LEAD = "Lead"
-CURRENT_ASSIGNMENT_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
 # Values of the org's Tier__c picklist (docs/salesforce.md). A Disqualify decision is told
 # apart by where routing sent the lead: existing customers to Success or Support, the rest to
 # the low-priority pool, or Disqualified when a hard rule decided.
@@ -170,7 +170,7 @@ def _pending(
     """The leads to push, and how many are up to date, in one query (streamed)."""
     current_q = Qualification.objects.filter(lead=OuterRef("pk"), is_current=True)
     current_a = Assignment.objects.filter(
-        lead=OuterRef("pk"), status__in=CURRENT_ASSIGNMENT_STATUSES
+        lead=OuterRef("pk"), status__in=CURRENT_STATUSES
     ).order_by("-assigned_at", "-pk")
     # A lead converted in Salesforce is read-only there: known from the pull (converted_at) or
     # from an earlier refusal (the push state); either way it is not sent.

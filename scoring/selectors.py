@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -408,10 +408,6 @@ NEGATIVE_FEEDBACK_REASONS: frozenset[str] = frozenset(
 )
 
 
-def _has_outcome() -> Q:
-    return Q(converted_at__isnull=False) | Q(closed_at__isnull=False)
-
-
 def feedback_rejections() -> dict[int, datetime]:
     """Lead id -> when a rep rejected it, for leads with no CRM outcome whose latest verdict is
     a rejection that speaks about the buyer (NEGATIVE_FEEDBACK_REASONS)."""
@@ -430,15 +426,18 @@ def feedback_rejections() -> dict[int, datetime]:
     }
 
 
-def labelled_lead_ids() -> list[int]:
+def labelled_lead_ids(*, rejections: Mapping[int, datetime] | None = None) -> list[int]:
     """Leads with a known outcome (converted, or closed without converting), and leads a rep
-    rejected as not a buyer (`feedback_rejections`)."""
-    with_outcome = set(Lead.objects.filter(_has_outcome()).values_list("pk", flat=True))
-    return sorted(with_outcome | feedback_rejections().keys())
-
-
-def labelled_outcome_count() -> int:
-    return Lead.objects.filter(_has_outcome()).count() + len(feedback_rejections())
+    rejected as not a buyer (`rejections`, as `feedback_rejections` returns them; read here
+    when not given)."""
+    if rejections is None:
+        rejections = feedback_rejections()
+    with_outcome = set(
+        Lead.objects.filter(Q(converted_at__isnull=False) | Q(closed_at__isnull=False)).values_list(
+            "pk", flat=True
+        )
+    )
+    return sorted(with_outcome | rejections.keys())
 
 
 def lead_ids_for_qualification(*, since: datetime | None = None) -> list[int]:

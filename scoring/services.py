@@ -494,8 +494,9 @@ def training_set(
     *, config: EngineConfig, progress: Progress | None = None, chunk_size: int = 20000
 ) -> TrainingSet:
     """Labelled leads with features computed as of their outcome, never after it."""
-    ids = selectors.labelled_lead_ids()
-    rejected_at = pd.Series(selectors.feedback_rejections(), dtype=object)
+    rejections = selectors.feedback_rejections()
+    ids = selectors.labelled_lead_ids(rejections=rejections)
+    rejected_at = pd.Series(rejections, dtype=object)
     parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.DataFrame]] = []
     for start in range(0, len(ids), chunk_size):
         leads = selectors.lead_frame(lead_ids=ids[start : start + chunk_size])

@@ -44,6 +44,7 @@ from dashboards.forms import SLA_DUE_SOON, SLA_OVERDUE, SORT_NEWEST, SORT_SLA
 from routing.handoff import COMMITTEE_ROLES, ROLE_LABELS, SLA_SOON, HandoffPackage
 from routing.handoff_service import handoff_for_lead, handoffs_for_leads
 from routing.models import Assignment, AssignmentStatus, Queue, SalesRep
+from routing.selectors import CURRENT_STATUSES
 from scoring.briefs import PAGE_LABELS, TIER_LABELS
 from scoring.models import Feedback, Qualification, Tier
 from scoring.selectors import (
@@ -60,7 +61,6 @@ User = AbstractBaseUser | AnonymousUser
 
 QUEUE_PAGE_SIZE = 25
 ACCOUNT_CHOICES_LIMIT = 500
-CURRENT_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
 HISTORY_LIMIT = 10
 FEEDBACK_LIMIT = 5
 RECENT_TOUCHPOINTS = 12

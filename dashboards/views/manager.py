@@ -13,12 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.models import (
-    AbstractBaseUser,
-    AbstractUser,
-    AnonymousUser,
-    PermissionsMixin,
-)
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -29,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
+from dashboards.access import User, has_permission
 from dashboards.selectors.manager import (
     DEFAULT_PERIOD_DAYS,
     PERIOD_DAYS,
@@ -48,20 +44,17 @@ TEAM_FRAGMENTS = frozenset({"rep-load", "sla-breaches", "by-rule"})
 # An htmx request for anything else on the page gets every panel.
 TEAM_BODY = "team-body"
 
-User = AbstractBaseUser | AnonymousUser
-
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
 def can_view_team(user: User) -> bool:
-    # PermissionsMixin.has_perm is False for inactive users and True for superusers.
-    return isinstance(user, PermissionsMixin) and user.has_perm("routing.view_salesrep")
+    return has_permission(user, "routing.view_salesrep")
 
 
 def can_reassign(user: User) -> bool:
-    return isinstance(user, PermissionsMixin) and user.has_perm("routing.change_assignment")
+    return has_permission(user, "routing.change_assignment")
 
 
 class TeamPeriodForm(forms.Form):

@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from dashboards import services
+from dashboards.access import User, has_permission
 from dashboards.charts import render as render_chart
 from dashboards.charts import revops as charts
 from dashboards.models import TrainingRun
@@ -44,18 +44,12 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-User = AbstractBaseUser | AnonymousUser
-
-
 def can_view(user: User) -> bool:
-    # has_perm is False for inactive users and True for active superusers.
-    return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_PERMISSION)
+    return has_permission(user, VIEW_PERMISSION)
 
 
 def can_manage_models(user: User) -> bool:
-    return (
-        can_view(user) and isinstance(user, PermissionsMixin) and user.has_perm(MANAGE_PERMISSION)
-    )
+    return can_view(user) and has_permission(user, MANAGE_PERMISSION)
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:

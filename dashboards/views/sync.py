@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,22 +17,19 @@ from django.urls import URLPattern, path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboards.access import has_permission
 from dashboards.selectors.sync import sync_status
 
 TEMPLATE = "dashboards/sync/status.html"
 
 
-def _has(user: AbstractBaseUser | AnonymousUser, perm: str) -> bool:
-    return isinstance(user, PermissionsMixin) and user.has_perm(perm)
-
-
 @require_GET
 def salesforce_status(request: HttpRequest) -> HttpResponse:
-    if not _has(request.user, "accounts.view_salesforcesyncrun"):
+    if not has_permission(request.user, "accounts.view_salesforcesyncrun"):
         raise PermissionDenied("The Salesforce sync status is for RevOps.")
     context = {
         "status": sync_status(),
-        "can_run": _has(request.user, "accounts.run_salesforcesyncrun"),
+        "can_run": has_permission(request.user, "accounts.run_salesforcesyncrun"),
     }
     template = f"{TEMPLATE}#sync-body" if getattr(request, "htmx", False) else TEMPLATE
     response = render(request, template, context)
@@ -43,7 +39,7 @@ def salesforce_status(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def salesforce_sync_now(request: HttpRequest) -> HttpResponse:
-    if not _has(request.user, "accounts.run_salesforcesyncrun"):
+    if not has_permission(request.user, "accounts.run_salesforcesyncrun"):
         raise PermissionDenied("Only RevOps starts a Salesforce sync.")
     if not settings.SALESFORCE_ENABLED:
         messages.error(request, "The Salesforce integration is off (SALESFORCE_ENABLED).")
