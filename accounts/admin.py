@@ -221,6 +221,31 @@ class DryRunChangeFormMixin(admin.ModelAdmin):
             request, context, add=add, change=not add, obj=obj, form_url=form_url
         )
 
+    def dry_run_page(
+        self,
+        request: HttpRequest,
+        *,
+        template: str,
+        title: str,
+        selected: Sequence[Any] | None = None,
+        **context: Any,
+    ) -> TemplateResponse:
+        """A dry-run report on a page of its own (the "disable the selected rules" action and
+        the like), in the admin's frame, with the selected rules carried over as hidden
+        action checkboxes so a changed size re-runs the same selection."""
+        page = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "selected": selected,
+            "already_inactive": sum(not rule.is_active for rule in selected or ()),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            **context,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, template, page)
+
 
 class ListField(forms.Field):
     """A JSON list of strings, edited as comma-separated text ("fintech, saas")."""

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, ForeignKey, OuterRef, QuerySet, Subquery
 from django.forms import ModelChoiceField
@@ -508,20 +507,15 @@ class RoutingRuleAdmin(DryRunChangeFormMixin):
         outcome: dict[str, Any] | None,
         selected: list[RoutingRule] | None = None,
     ) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.opts,
-            "intro": intro,
-            "selected": selected,
-            "already_inactive": sum(not rule.is_active for rule in selected or ()),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "dry_run_size_form": size_form,
-            "dry_run": outcome,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/routing/routingrule/dry_run.html", context)
+        return self.dry_run_page(
+            request,
+            template="admin/routing/routingrule/dry_run.html",
+            title=title,
+            selected=selected,
+            intro=intro,
+            dry_run_size_form=size_form,
+            dry_run=outcome,
+        )
 
     @admin.display(description="conditions")
     def conditions(self, obj: RoutingRule) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -441,20 +440,13 @@ class DisqualificationRuleAdmin(DryRunChangeFormMixin):
                 days=days_form.days,
             )
             outcome["title"] = f"Dry run: disable {len(selected)} rule(s)"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Dry run: disable the selected rules",
-            "subtitle": None,
-            "opts": self.opts,
-            "selected": selected,
-            "already_inactive": sum(not rule.is_active for rule in selected),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "dry_run_days_form": days_form,
-            "dry_run": outcome,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/scoring/disqualificationrule/dry_run_disable.html", context
+        return self.dry_run_page(
+            request,
+            template="admin/scoring/disqualificationrule/dry_run_disable.html",
+            title="Dry run: disable the selected rules",
+            selected=selected,
+            dry_run_days_form=days_form,
+            dry_run=outcome,
         )
 
 
