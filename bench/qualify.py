@@ -9,16 +9,20 @@ that database and replaces any demo world in it.
 
 It loads the demo world (as ``manage.py generate_demo_data --leads N --seed S`` does), trains
 a model (``scoring.services.model_train``) so that qualification runs the real model path, and
-then times ``scoring.services.leads_qualify`` on every lead three times:
+then times the re-qualification of every lead four ways:
 
-1. the first qualification (no earlier assessments to retire);
-2. a re-qualification with each chunk stored before the next is assessed (``pipeline=False``);
-3. a re-qualification as ``leads_qualify`` runs it in one process (the default: PostgreSQL
-   stores each chunk while the next is assessed). Its leads/s is the headline figure;
-4. the nightly full re-qualification as a worker runs it: ``leads_qualify_all_task``'s chunks
-   of 5,000 leads (``scoring.tasks.leads_qualify_task``, each one chunk), taken by
-   ``--processes`` forked processes (default 2: the prefork pool of one worker on this
-   machine), without the broker in between (a few milliseconds per chunk).
+1. the first qualification in one process (no earlier assessments to retire);
+2. a re-qualification in one process with each chunk stored before the next is assessed
+   (``pipeline=False``);
+3. a re-qualification as ``scoring.services.leads_qualify`` runs it in one process (the
+   default, and what ``manage.py qualify_leads`` does: PostgreSQL stores each chunk while the
+   next is assessed);
+4. **the headline**: the whole database re-qualified as the product does it every night, on a
+   worker: ``leads_qualify_all_task``'s chunks of 10,000 leads (``scoring.tasks.
+   leads_qualify_task``, each one chunk), taken by ``--processes`` spawned processes (default
+   2: the prefork pool of one worker on this 2-core machine) that start as a pool process
+   does (``LEADQUAL_WORKER_PREDICT_THREADS``, see ``leadqual.celery``), without the broker in
+   between (a few milliseconds per chunk).
 
 Each run prints where the time went (reading frames, features with fit, rules and point
 scores, model, briefs, writing). Ceilings, measured in the same run on the same leads:
@@ -108,17 +112,23 @@ def _timed_qualification(
     }
 
 
-def _worker_init() -> None:
+def _worker_init(ready: Any) -> None:
+    """Start a process as a worker's pool process starts (its prediction threads, see
+    leadqual.celery), load the active models as its first task does, then wait for the
+    others."""
     import django
 
     django.setup()
+    from django.conf import settings
 
-
-def _worker_init_done(_: int) -> int:
-    """Warm a worker process: the active models loaded, as after a worker's first task."""
     from scoring import services
 
+    services.predict_threads_use(settings.LEADQUAL_WORKER_PREDICT_THREADS)
     services.engine_models()
+    ready.wait()
+
+
+def _pid(_: int) -> int:
     return os.getpid()
 
 
@@ -131,6 +141,7 @@ def _chunk_qualify(lead_ids: list[int]) -> int:
 
 
 def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from django.db import connections
@@ -142,11 +153,17 @@ def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
     connections.close_all()
     # Spawned, not forked: XGBoost's OpenMP threads in this process would deadlock a forked
     # child. Each process loads Django and the model once, as a worker's pool process does;
-    # the clock starts when they are ready.
-    with get_context("spawn").Pool(processes, initializer=_worker_init) as pool:
-        pool.map(_worker_init_done, range(processes))
+    # the clock starts when all of them are ready (none takes a task before that).
+    # An executor rather than a Pool: a process that fails to start breaks it (and this
+    # script) instead of being replaced, again and again, for ever.
+    context = get_context("spawn")
+    ready = context.Barrier(processes)
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_worker_init, initargs=(ready,)
+    ) as pool:
+        list(pool.map(_pid, range(processes)))
         started = time.perf_counter()
-        leads = sum(pool.map(_chunk_qualify, chunks, chunksize=1))
+        leads = sum(pool.map(_chunk_qualify, chunks))
         seconds = time.perf_counter() - started
     rate = leads / seconds
     print(
@@ -299,12 +316,12 @@ def _run(args: argparse.Namespace) -> None:
     nightly = _nightly_qualification(args.processes, chunk)
     ceilings = _model_ceilings(ids, chunk, args.exact_sample)
     ceilings.update(_store_ceiling(args.store_sample))
-    rate = pipelined["leads_per_s"]
+    rate = nightly["leads_per_s"]
     print(
-        f"leads/s: {rate:,} end to end in one process, {nightly['leads_per_s']:,} as the "
-        f"nightly job over {args.processes} processes (target {TARGET_LEADS_PER_S:,}); "
-        f"ceilings from this run: XGBoost prediction alone "
-        f"{ceilings['xgb_predict_rows_per_s']:,} rows/s, storing alone "
+        f"leads/s: {rate:,} end to end as the nightly job re-qualifies the database on a worker "
+        f"({args.processes} pool processes; target {TARGET_LEADS_PER_S:,}); "
+        f"{pipelined['leads_per_s']:,} in one process (qualify_leads); ceilings from this run: "
+        f"XGBoost prediction alone {ceilings['xgb_predict_rows_per_s']:,} rows/s, storing alone "
         f"{ceilings['store_rows_per_s']:,} rows/s"
     )
     figures: dict[str, Any] = {
@@ -312,14 +329,14 @@ def _run(args: argparse.Namespace) -> None:
         "touchpoints": touchpoints,
         "chunk": chunk,
         "leads_per_s": rate,
-        "seconds": pipelined["seconds"],
-        "split_seconds": pipelined["split_seconds"],
+        "seconds": nightly["seconds"],
+        "processes": args.processes,
+        "one_process_leads_per_s": pipelined["leads_per_s"],
+        "one_process_seconds": pipelined["seconds"],
+        "one_process_split_seconds": pipelined["split_seconds"],
         "sequential_leads_per_s": sequential["leads_per_s"],
         "sequential_split_seconds": sequential["split_seconds"],
         "first_qualification_leads_per_s": first["leads_per_s"],
-        "nightly_processes": args.processes,
-        "nightly_leads_per_s": nightly["leads_per_s"],
-        "nightly_seconds": nightly["seconds"],
         **ceilings,
         "target_leads_per_s": TARGET_LEADS_PER_S,
         "tiers": pipelined["tiers"],

@@ -6,6 +6,7 @@ Celery tasks executed eagerly in-process, so `make demo` needs no server.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from leadqual.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
+
+# XGBoost's OpenMP threads spin on a core for a while after each prediction by default. Beside
+# a second worker process or PostgreSQL storing the previous chunk, that spinning takes the core
+# they need: bulk re-qualification ran some 10% slower. Set before anything loads XGBoost.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -345,6 +351,11 @@ LEADQUAL_WEEKLY_CAPACITY_PROVIDER = "routing.selectors.weekly_capacity"
 # Called with the ids of the leads a qualification run stored, once it has committed: routing
 # sends each lead where its new tier belongs. Dotted paths, for the same one-way reason.
 LEADQUAL_AFTER_QUALIFY = ["routing.tasks.route_qualified"]
+# Threads each model prediction uses: 0 means the model's own (2). A worker's pool processes use
+# LEADQUAL_WORKER_PREDICT_THREADS instead: the pool already runs a process per core, and more
+# threads than cores only wait on each other.
+LEADQUAL_PREDICT_THREADS = env_int("LEADQUAL_PREDICT_THREADS", default=0, minimum=0)
+LEADQUAL_WORKER_PREDICT_THREADS = env_int("LEADQUAL_WORKER_PREDICT_THREADS", default=1, minimum=0)
 # Monthly cost of qualification (tools, data, people), for "cost per qualified lead" on the
 # RevOps page; unset: the page says "not enough data" (docs/metrics.md).
 LEADQUAL_QUALIFICATION_MONTHLY_COST = (

@@ -15,8 +15,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-import pandas as pd
-
 from scoring.fit import fit_breakdown
 
 TIER_LABELS = {"sales_ready": "Sales Ready", "nurture": "Nurture", "disqualify": "Disqualify"}
@@ -543,6 +541,18 @@ def move_up(tier: str, row: Mapping[str, Any], rule_hit: bool) -> list[str]:
     return [text for _, text, missing in MOVE_UP_LEVERS if missing(row)][:3]
 
 
+RULE_ACTIONS = {
+    "competitor": "Remove from sales queue: competitor. Keep in the low-priority pool.",
+    "student": "No sales outreach: student or academic. Offer education resources.",
+    "job_seeker": "No sales outreach: job seeker. Forward to recruiting if relevant.",
+    "existing_customer_support": "Route to support and customer success, not sales.",
+    "analyst": "Route to analyst relations; no sales outreach.",
+    "non_decision_maker": "Route to the account's customer success manager.",
+    "spam": "Discard: spam or throwaway address.",
+    "minimum_fit": "Below minimum fit: keep in the low-priority pool; watch for changes.",
+}
+
+
 def recommended_action(
     tier: str,
     *,
@@ -564,18 +574,8 @@ def recommended_action(
         if deal_size_high and deal_size_high >= 75_000:
             text += " Consider executive sponsorship given deal size estimate."
         return text
-    by_category = {
-        "competitor": "Remove from sales queue: competitor. Keep in the low-priority pool.",
-        "student": "No sales outreach: student or academic. Offer education resources.",
-        "job_seeker": "No sales outreach: job seeker. Forward to recruiting if relevant.",
-        "existing_customer_support": "Route to support and customer success, not sales.",
-        "analyst": "Route to analyst relations; no sales outreach.",
-        "non_decision_maker": "Route to the account's customer success manager.",
-        "spam": "Discard: spam or throwaway address.",
-        "minimum_fit": "Below minimum fit: keep in the low-priority pool; watch for changes.",
-    }
-    if rule_category in by_category:
-        return by_category[rule_category]
+    if rule_category in RULE_ACTIONS:
+        return RULE_ACTIONS[rule_category]
     if tier == "nurture":
         return "Keep in marketing nurture; re-qualify automatically on new activity."
     return "Low priority: passive monitoring; re-qualify if the account shows new buying signals."
@@ -594,9 +594,80 @@ FIT_GROUPS = ("company", "role", "technology", "timing")
 
 
 def _fit_group(score: int, factors: Mapping[str, float]) -> str:
-    """One group of the fit card ({"score", "factors"}) as JSON."""
-    part = {"score": int(score), "factors": fit_breakdown(pd.Series(factors, dtype=float))}
+    """One group of the fit card, stored form ({"score", "points"}), as JSON."""
+    part = {"score": int(score), "points": [[n, round(float(v))] for n, v in factors.items()]}
     return json.dumps(part, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- stored form ----------------------------------------------------------------------------
+#
+# Every qualification keeps its brief, so the brief is most of what a re-qualification writes.
+# Two parts are stored compactly and expanded when read (`Qualification.brief` is a
+# `scoring.models.BriefField`, which does it): each fit group keeps its factors' points only
+# ({"score", "points": [[factor, points], ...]}, a list because jsonb reorders an object's
+# keys; the labels and maxima are the fit model's, static),
+# and each model factor is a [feature, contribution, sentence] triple. Readers only ever see
+# the expanded document; both functions leave the other form as it is.
+
+
+def brief_expand(brief: dict[str, Any]) -> dict[str, Any]:
+    """The brief document from its stored form (a brief already expanded is returned as is)."""
+    fit = brief.get("fit")
+    if isinstance(fit, dict):
+        for group, part in fit.items():
+            if isinstance(part, dict) and isinstance(part.get("points"), list):
+                points = {str(name): value for name, value in part["points"]}
+                fit[group] = {"score": part.get("score"), "factors": fit_breakdown(points)}
+    factors = brief.get("factors")
+    if isinstance(factors, dict):
+        for side, items in factors.items():
+            if isinstance(items, list):
+                factors[side] = [
+                    {"feature": item[0], "contribution": item[1], "sentence": item[2]}
+                    if isinstance(item, list) and len(item) == 3
+                    else item
+                    for item in items
+                ]
+    return brief
+
+
+_FACTOR_KEYS = frozenset({"feature", "contribution", "sentence"})
+
+
+def _fit_part_compact(part: Any) -> Any:
+    """A fit group's stored form, when expanding it gives back exactly this group."""
+    if not (isinstance(part, dict) and set(part) == {"score", "factors"}):
+        return part
+    factors = part["factors"]
+    if not (isinstance(factors, list) and all(isinstance(f, dict) for f in factors)):
+        return part
+    points = {str(f.get("factor")): f.get("points") for f in factors}
+    if not all(isinstance(v, int) for v in points.values()) or fit_breakdown(points) != factors:
+        return part  # labels or maxima of its own: kept whole
+    return {"score": part["score"], "points": [[name, value] for name, value in points.items()]}
+
+
+def brief_compact(brief: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a brief document: a copy, with only what expands back exactly made
+    compact (`brief_expand(brief_compact(b)) == b`); a compact brief comes back the same."""
+    stored = dict(brief)
+    fit = brief.get("fit")
+    if isinstance(fit, dict):
+        stored["fit"] = {group: _fit_part_compact(part) for group, part in fit.items()}
+    factors = brief.get("factors")
+    if isinstance(factors, dict):
+        stored["factors"] = {
+            side: [
+                [item["feature"], item["contribution"], item["sentence"]]
+                if isinstance(item, dict) and set(item) == _FACTOR_KEYS
+                else item
+                for item in items
+            ]
+            if isinstance(items, list)
+            else items
+            for side, items in factors.items()
+        }
+    return stored
 
 
 # JSON is written here as text, part by part, as each part is made: encoding a finished brief
@@ -620,10 +691,7 @@ def numbers_json(values: Mapping[str, float]) -> str:
 
 def _factor_json(factor: Factor) -> str:
     feature, contribution, sentence = factor
-    return (
-        f'{{"feature":{_string(feature)},"contribution":{contribution!r},'
-        f'"sentence":{_string(sentence)}}}'
-    )
+    return f"[{_string(feature)},{contribution!r},{_string(sentence)}]"
 
 
 def _flag(value: bool) -> str:
@@ -641,8 +709,8 @@ class BriefRecord(NamedTuple):
 
     @property
     def brief(self) -> dict[str, Any]:
-        brief: dict[str, Any] = json.loads(self.brief_json)
-        return brief
+        """The brief document (`brief_json` is its stored form)."""
+        return brief_expand(json.loads(self.brief_json))
 
 
 class BriefBuilder:
@@ -672,8 +740,17 @@ class BriefBuilder:
             for group in FIT_GROUPS
         ]
         self._fit: dict[tuple[int, int, tuple[float, ...]], str] = {}
+        # And whole fit cards: leads of one account mostly share theirs.
+        self._cards: dict[tuple[tuple[int, ...], tuple[float, ...]], str] = {}
 
     def _fit_json(self, scores: Sequence[int], points: Sequence[float]) -> str:
+        key = (tuple(scores), tuple(points))
+        card = self._cards.get(key)
+        if card is None:
+            card = self._cards[key] = self._fit_card(scores, points)
+        return card
+
+    def _fit_card(self, scores: Sequence[int], points: Sequence[float]) -> str:
         parts = []
         for group, (score, positions) in enumerate(zip(scores, self._fit_positions, strict=True)):
             key = (group, score, tuple([points[i] for i in positions]))

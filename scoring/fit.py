@@ -7,6 +7,7 @@ score factor by factor, so a brief can say *why* the company fits.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +172,7 @@ FACTOR_LABELS = {
 }
 
 
-def fit_breakdown(factors: pd.Series) -> list[dict[str, Any]]:
+def fit_breakdown(factors: Mapping[str, float] | pd.Series) -> list[dict[str, Any]]:
     """One lead's factor points as [{factor, label, points, max}], for the brief."""
     rows = []
     for name, value in factors.items():

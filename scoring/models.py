@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from accounts.models import Lead
+from scoring.briefs import brief_compact, brief_expand
 
 
 class IdealCustomerProfile(models.Model):
@@ -171,10 +175,35 @@ class Confidence(models.TextChoices):
     NOT_ENOUGH_DATA = "not_enough_data", "Not enough data yet"
 
 
+class BriefField(models.JSONField):
+    """The brief: stored compactly, read back as the whole document.
+
+    See `scoring.briefs.brief_compact`: fit factors keep their points only and model factors
+    are triples, which keeps a qualification row small enough to write a hundred thousand in
+    seconds. Any read of the column (instances, values(), the API) gets the expanded document;
+    rows written before the compact form existed read back unchanged.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        value = super().from_db_value(value, expression, connection)
+        if isinstance(value, dict) and not isinstance(expression, KeyTransform):
+            return brief_expand(value)
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            value = brief_compact(value)
+        return super().get_prep_value(value)
+
+
 class Qualification(models.Model):
     """One assessment of one lead. Append-only: the newest has is_current set."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="qualifications")
+    # No index of its own: qualification_lead_time_idx (lead, -computed_at) serves every
+    # lookup by lead, and one index fewer is one less to update per row a run writes.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="qualifications", db_index=False
+    )
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -198,7 +227,7 @@ class Qualification(models.Model):
     # A buyer-looking lead caught by a rule goes to a person, not silently out.
     needs_review = models.BooleanField(default=False)
     contributions = models.JSONField(default=dict, blank=True)
-    brief = models.JSONField(default=dict, blank=True)
+    brief = BriefField(default=dict, blank=True)
     recommended_action = models.TextField(blank=True)
     confidence = models.CharField(max_length=20, choices=Confidence.choices)
 

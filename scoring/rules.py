@@ -28,7 +28,7 @@ Parameters per category (all optional; `DisqualificationRule.parameters` in the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,29 +84,49 @@ def _words(values: Sequence[str]) -> str:
     return r"(?:^|\b)(?:" + "|".join(cleaned) + r")(?:\b|$)" if cleaned else ""
 
 
+def _by_value(
+    facts: pd.DataFrame, column: str, match: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
+    """`match` on the distinct values of a text column (lower-cased), spread back to the rows.
+
+    Titles and email domains repeat across thousands of leads: matching each distinct value
+    once instead of every row is what keeps the rules cheap on a large batch.
+    """
+    if column not in facts.columns:
+        return pd.Series(False, index=facts.index)
+    codes, uniques = pd.factorize(facts[column].fillna("").astype(str).str.lower())
+    if len(uniques) == 0:
+        return pd.Series(False, index=facts.index)
+    matched = match(pd.Series(np.asarray(uniques, dtype=object))).to_numpy(dtype=bool)
+    # A code of -1 (a missing value) matches nothing.
+    return pd.Series(np.where(codes >= 0, matched[codes], False), index=facts.index)
+
+
 def _match_title(facts: pd.DataFrame, keywords: Sequence[str]) -> pd.Series:
     pattern = _words(keywords)
     if not pattern:
         return pd.Series(False, index=facts.index)
-    return facts["title"].fillna("").astype(str).str.lower().str.contains(pattern, regex=True)
+    return _by_value(facts, "title", lambda title: title.str.contains(pattern, regex=True))
 
 
 def _match_domain(facts: pd.DataFrame, domains: Sequence[str]) -> pd.Series:
     wanted = {d.strip().lower() for d in domains if d and d.strip()}
     if not wanted:
         return pd.Series(False, index=facts.index)
-    domain = facts["email_domain"].fillna("").astype(str).str.lower()
-    # A subdomain of a listed domain matches too (eu.rival.com for rival.com).
-    parent = domain.str.split(".").str[-2:].str.join(".")
-    return domain.isin(wanted) | parent.isin(wanted)
+
+    def listed(domain: pd.Series) -> pd.Series:
+        # A subdomain of a listed domain matches too (eu.rival.com for rival.com).
+        parent = domain.str.split(".").str[-2:].str.join(".")
+        return domain.isin(wanted) | parent.isin(wanted)
+
+    return _by_value(facts, "email_domain", listed)
 
 
 def _match_suffix(facts: pd.DataFrame, suffixes: Sequence[str]) -> pd.Series:
     cleaned = tuple(s.strip().lower() for s in suffixes if s and s.strip())
     if not cleaned:
         return pd.Series(False, index=facts.index)
-    domain = facts["email_domain"].fillna("").astype(str).str.lower()
-    return domain.str.endswith(cleaned)
+    return _by_value(facts, "email_domain", lambda domain: domain.str.endswith(cleaned))
 
 
 def _match_attributes(facts: pd.DataFrame, wanted: dict[str, Sequence[Any]]) -> pd.Series:
@@ -156,7 +176,8 @@ def rule_mask(rule: RuleSpec, facts: pd.DataFrame) -> pd.Series:
         mask = _flag(facts, "is_customer_account") & support & (_num(facts, "demo_requests") == 0)
     elif category == "analyst":
         mask = _match_domain(facts, p.get("domains", DEFAULT_ANALYST_DOMAINS))
-        mask |= _match_title(facts, p.get("title_keywords", DEFAULT_ANALYST_TITLES))
+        if not p.get("title_keywords"):  # given keywords are already in `common`
+            mask |= _match_title(facts, DEFAULT_ANALYST_TITLES)
     elif category == "non_decision_maker":
         seniorities = set(p.get("seniorities", ["individual", "student"]))
         mask = _flag(facts, "is_customer_account") & facts["seniority"].astype(str).isin(
@@ -164,10 +185,17 @@ def rule_mask(rule: RuleSpec, facts: pd.DataFrame) -> pd.Series:
         )
     elif category == "spam":
         mask = _match_domain(facts, p.get("domains", DEFAULT_DISPOSABLE_DOMAINS))
+        patterns = [
+            re.compile(pattern) for pattern in p.get("name_patterns", DEFAULT_SPAM_PATTERNS)
+        ]
+
+        def spammy(text: pd.Series) -> pd.Series:
+            return pd.Series([any(r.fullmatch(t) for r in patterns) for t in text.tolist()])
+
+        # The local part is matched lead by lead (it is nearly unique), the name by value.
         local = facts["email"].fillna("").astype(str).str.split("@").str[0].str.lower()
-        name = facts["name"].fillna("").astype(str).str.strip().str.lower()
-        for pattern in p.get("name_patterns", DEFAULT_SPAM_PATTERNS):
-            mask |= local.str.fullmatch(pattern) | name.str.fullmatch(pattern)
+        mask |= spammy(local).to_numpy()
+        mask |= _by_value(facts, "name", lambda name: spammy(name.str.strip()))
     elif category == "minimum_fit":
         mask = (_num(facts, "fit_company") < p.get("min_company_fit", 20)) | (
             _num(facts, "fit_role") < p.get("min_role_fit", 15)

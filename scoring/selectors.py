@@ -166,6 +166,16 @@ LEAD_ORDER = ("-created_at", "pk")
 
 def requalify_marks(*, lead_ids: Sequence[int]) -> list[tuple[int, datetime]]:
     """(lead id, requalify_requested_at) of these leads that are marked for re-qualification."""
+    if _on_postgres():
+        # One array parameter: an IN list of a whole chunk's ids costs more to build than the
+        # query costs to run.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, requalify_requested_at FROM {Lead._meta.db_table} "
+                "WHERE id = ANY(%s) AND requalify_requested_at IS NOT NULL ORDER BY id",
+                [[int(i) for i in lead_ids]],
+            )
+            return [(int(lead_id), at) for lead_id, at in cursor.fetchall()]
     rows = (
         Lead.objects.filter(pk__in=list(lead_ids), requalify_requested_at__isnull=False)
         .order_by("pk")

@@ -34,6 +34,7 @@ from scoring.assess import (
     assess,
     model_matrix,
 )
+from scoring.briefs import brief_expand
 from scoring.decision import Thresholds, capacity_threshold
 from scoring.features import build_features
 from scoring.fit import compute_fit
@@ -64,11 +65,14 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
-DEFAULT_CHUNK = 5000
+# Leads assessed (and stored) together. Each chunk pays a fixed cost (a few hundred pandas
+# operations, six reads, four XGBoost calls): about 0.2 s, a fifth of a 5,000-lead chunk's
+# work; at 10,000 the frames of a chunk still take only tens of megabytes.
+DEFAULT_CHUNK = 10_000
 # Models are immutable once stored, so a process keeps the ones it has loaded. The key has the
 # training time beside the id: a rolled-back transaction can give a new model a used id
 # (SQLite reuses them), and that must not serve the old model.
-_MODEL_CACHE: dict[tuple[int, datetime], Any] = {}
+_MODEL_CACHE: dict[tuple[int, datetime, int | None], Any] = {}
 _MODEL_CACHE_SIZE = 8
 
 
@@ -88,14 +92,34 @@ def engine_config(*, scoring_settings: ScoringSettings | None = None) -> EngineC
     )
 
 
+# Set in a worker's pool processes (leadqual.celery): LEADQUAL_WORKER_PREDICT_THREADS.
+_process_predict_threads: int | None = None
+
+
+def predict_threads_use(threads: int | None) -> None:
+    """Make this process's model predictions use `threads` threads (None or 0: as configured).
+
+    A worker's pool process calls it as it starts, and so does anything else that runs one
+    process per core (bench/qualify.py's nightly measurement).
+    """
+    global _process_predict_threads
+    _process_predict_threads = threads or None
+
+
+def predict_threads() -> int | None:
+    """Threads per prediction in this process; None: the model's own."""
+    return _process_predict_threads or settings.LEADQUAL_PREDICT_THREADS or None
+
+
 def _load(version: ModelVersion | None) -> Any:
     if version is None:
         return None
-    key = (version.pk, version.trained_at)
+    threads = predict_threads()
+    key = (version.pk, version.trained_at, threads)
     if key not in _MODEL_CACHE:
         if len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
             _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))  # the oldest loaded
-        _MODEL_CACHE[key] = artifact.load(bytes(version.artifact))
+        _MODEL_CACHE[key] = artifact.load(bytes(version.artifact), threads=threads)
     return _MODEL_CACHE[key]
 
 
@@ -146,10 +170,10 @@ _JSON_COLUMNS = frozenset({"behaviour", "intent", "contributions", "brief"})
 EXACT_CONTRIBUTIONS_MAX_LEADS = 1000
 
 
-def _qualification_rows(
+def _qualification_columns(
     assessment: Assessment, model_version_id: int | None, now: datetime
-) -> list[tuple[Any, ...]]:
-    """One tuple per assessed lead, values in QUALIFICATION_COLUMNS order."""
+) -> dict[str, list[Any]]:
+    """Each column of the assessed leads' rows, by QUALIFICATION_COLUMNS name."""
     results = assessment.results
     n = len(results)
 
@@ -159,7 +183,7 @@ def _qualification_rows(
         return [convert(v) for v in results[name].tolist()]
 
     records = assessment.records
-    columns = {
+    return {
         "lead_id": [int(i) for i in results.index],
         "model_version_id": [model_version_id] * n,
         "is_current": [True] * n,
@@ -184,22 +208,88 @@ def _qualification_rows(
         "recommended_action": column("recommended_action", str),
         "confidence": column("confidence", str),
     }
+
+
+def _qualification_rows(
+    assessment: Assessment, model_version_id: int | None, now: datetime
+) -> list[tuple[Any, ...]]:
+    """One tuple per assessed lead, values in QUALIFICATION_COLUMNS order."""
+    columns = _qualification_columns(assessment, model_version_id, now)
     return list(zip(*(columns[name] for name in QUALIFICATION_COLUMNS), strict=True))
+
+
+# COPY's text format: a tab between fields, a newline after each row, \N for NULL, and a
+# backslash before a backslash, newline, carriage return or tab inside a value.
+_COPY_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+# One value for a whole chunk (see `_qualification_columns`): formatted once.
+_CHUNK_CONSTANT_COLUMNS = frozenset({"model_version_id", "is_current", "computed_at"})
+
+
+def _copy_fields(values: list[Any]) -> list[str]:
+    """One column's values as COPY text: None as NULL, booleans as t/f, the rest as str()
+    (ints, floats, Decimals, datetimes in ISO form; text escaped)."""
+    if not values:
+        return []
+    if isinstance(values[0], str):
+        return [_COPY_NULL if v is None else _copy_text(v) for v in values]
+    if isinstance(values[0], bool):
+        return [_COPY_NULL if v is None else ("t" if v else "f") for v in values]
+    if isinstance(values[0], datetime):
+        return [_COPY_NULL if v is None else v.isoformat() for v in values]
+    if None in values:
+        return [_COPY_NULL if v is None else str(v) for v in values]
+    return list(map(str, values))
+
+
+def _copy_payload(columns: dict[str, list[Any]]) -> bytes:
+    """The rows as COPY text, built a column at a time.
+
+    Formatting each row in psycopg's write_row cost more than the rest of the write on the
+    client; here each column's values are formatted in one pass and the rows joined by C
+    string joins. JSON columns hold JSON text, whose only escape character is the backslash.
+    A column's values are all of one type (or None), as `_qualification_columns` makes them.
+    """
+    formatted = []
+    for name in QUALIFICATION_COLUMNS:
+        values = columns[name]
+        if name in _JSON_COLUMNS:
+            formatted.append([v.replace("\\", "\\\\") if "\\" in v else v for v in values])
+        elif name in _CHUNK_CONSTANT_COLUMNS:
+            formatted.append(_copy_fields(values[:1]) * len(values))
+        else:
+            formatted.append(_copy_fields(values))
+    lines = map("\t".join, zip(*formatted, strict=True))
+    return ("\n".join(lines) + "\n").encode() if formatted[0] else b""
 
 
 def _qualifications(
     assessment: Assessment, model_version_id: int | None, now: datetime
 ) -> list[Qualification]:
-    """The rows as model instances (JSON fields decoded), for bulk_create."""
+    """The rows as model instances (JSON fields decoded; the brief as the document, which
+    the field stores compactly again), for bulk_create."""
     return [
         Qualification(
             **{
-                name: json.loads(value) if name in _JSON_COLUMNS else value
+                name: _decoded(name, value) if name in _JSON_COLUMNS else value
                 for name, value in zip(QUALIFICATION_COLUMNS, row, strict=True)
             }
         )
         for row in _qualification_rows(assessment, model_version_id, now)
     ]
+
+
+def _decoded(name: str, value: str) -> Any:
+    decoded = json.loads(value)
+    return brief_expand(decoded) if name == "brief" else decoded
 
 
 def qualifications_retire_for_copy(cursor: Any, lead_ids: list[int]) -> None:
@@ -225,14 +315,16 @@ def qualifications_retire_for_copy(cursor: Any, lead_ids: list[int]) -> None:
 # A concurrent run (the nightly chunk and a real-time re-qualification of the same lead) can
 # store a current row between our retire and our COPY; we then retire it too and try again.
 WRITE_ATTEMPTS = 3
+COPY_BLOCK = 1 << 20  # bytes handed to COPY at a time
 
 Marks = list[tuple[int, datetime]]
 
 
 def _write_postgres(
-    db: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], lead_ids: list[int], marks: Marks
+    db: BaseDatabaseWrapper, payload: bytes, lead_ids: list[int], marks: Marks
 ) -> None:
-    """Replace these leads' current qualifications with `rows`, with COPY (PostgreSQL).
+    """Replace these leads' current qualifications with the rows of `payload` (COPY text, see
+    `_copy_payload`), with COPY (PostgreSQL).
 
     Django's bulk_create spent most of a re-qualification turning each value into SQL; COPY
     takes the rows as text (JSON fields as the JSON the engine wrote). The previous rows stop
@@ -248,8 +340,8 @@ def _write_postgres(
             try:
                 qualifications_retire_for_copy(cursor, lead_ids)
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                    for offset in range(0, len(payload), COPY_BLOCK):
+                        copy.write(payload[offset : offset + COPY_BLOCK])
             except (IntegrityError, psycopg.errors.UniqueViolation):
                 # Our retire waited on the other run's lock and then skipped the row it had
                 # retired; the row it stored was not there yet. The next retire sees it.
@@ -284,9 +376,11 @@ def _write(
     """Store the chunk's new qualifications atomically; returns how many."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            rows = _qualification_rows(assessment, version_id, now)
-            _write_postgres(connection, rows, lead_ids, marks)
-            return len(rows)
+            _write_postgres(
+                connection, _copy_payload(_qualification_columns(assessment, version_id, now)),
+                lead_ids, marks,
+            )  # fmt: skip
+            return len(assessment.results)
         qualifications = _qualifications(assessment, version_id, now)
         Qualification.objects.filter(lead_id__in=lead_ids, is_current=True).update(is_current=False)
         Qualification.objects.bulk_create(qualifications, batch_size=2000)
@@ -305,20 +399,19 @@ def _can_pipeline(leads: int, chunk_size: int, wanted: bool | None = None) -> bo
 class _PipelinedWriter:
     """Writes each chunk on a connection of its own while the next chunk is being assessed.
 
-    Storing a chunk is mostly PostgreSQL's work (parsing and compressing some 5 KB of JSON per
-    lead, six indexes, the foreign-key checks at commit): about as long as assessing it. With
+    Storing a chunk is mostly PostgreSQL's work (parsing and compressing some 3 KB of JSON per
+    lead, five indexes, the foreign-key checks at commit): about as long as assessing it. With
     the writes on their own connection, the database does that on the machine's other core
-    instead of this process waiting for it. The thread only formats COPY rows and waits: the
-    assessment itself stays on one core. Each chunk is still its own transaction, committed in
-    order; at most one chunk waits while another is written, and the first failure stops the
-    run (chunks committed before it stay, as they would without the pipeline).
+    instead of this process waiting for it. The thread only hands over the COPY text the main
+    thread formatted, and waits: the assessment itself stays on one core. Each chunk is still
+    its own transaction, committed in order; at most one chunk waits while another is written,
+    and the first failure stops the run (chunks committed before it stay, as they would without
+    the pipeline).
     """
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], list[int], Marks] | None] = (
-            queue.Queue(maxsize=1)
-        )
+        self._queue: queue.Queue[tuple[bytes, list[int], Marks] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="qualification-writer")
         self._thread.start()
@@ -334,10 +427,10 @@ class _PipelinedWriter:
         while (item := self._queue.get()) is not None:
             if self._error is not None or db is None:
                 continue
-            rows, lead_ids, marks = item
+            payload, lead_ids, marks = item
             try:
                 db.set_autocommit(False)
-                _write_postgres(db, rows, lead_ids, marks)
+                _write_postgres(db, payload, lead_ids, marks)
                 db.commit()
             except BaseException as exc:
                 self._error = exc
@@ -354,9 +447,9 @@ class _PipelinedWriter:
         if self._error is not None:
             raise self._error
 
-    def submit(self, rows: list[tuple[Any, ...]], lead_ids: list[int], marks: Marks) -> None:
+    def submit(self, payload: bytes, lead_ids: list[int], marks: Marks) -> None:
         self._raise()
-        self._queue.put((rows, lead_ids, marks))
+        self._queue.put((payload, lead_ids, marks))
 
     def close(self, *, raise_error: bool = True) -> None:
         """Wait for the chunks handed over; then raise the first failure, if any."""
@@ -422,9 +515,9 @@ def leads_qualify(
                 frames, config, models, exact_contributions=exact_contributions, progress=stage
             )
             if writer is not None:
-                rows = _qualification_rows(assessment, version_id, now)
-                writer.submit(rows, chunk, marks)
-                result.leads += len(rows)
+                columns = _qualification_columns(assessment, version_id, now)
+                writer.submit(_copy_payload(columns), chunk, marks)
+                result.leads += len(assessment.results)
             else:
                 result.leads += _write(assessment, chunk, version_id, now, marks)
             stored.extend(int(i) for i in assessment.results.index)

@@ -81,8 +81,10 @@ def _read(archive: zipfile.ZipFile, name: str) -> bytes:
     return archive.read(name)
 
 
-def load(data: bytes | memoryview) -> Model:
-    """Rebuild a model from ``dump``'s bytes; ``ArtifactError`` if they are not an artifact."""
+def load(data: bytes | memoryview, *, threads: int | None = None) -> Model:
+    """Rebuild a model from ``dump``'s bytes; ``ArtifactError`` if they are not an artifact.
+
+    ``threads``: how many threads its predictions use (default: as trained)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
     except zipfile.BadZipFile as exc:
@@ -104,16 +106,17 @@ def load(data: bytes | memoryview) -> Model:
     if len(boosters) != 1:
         raise ArtifactError(f"expected one booster, found {len(boosters)}")
     schema = FeatureSchema.from_dict(manifest["schema"])
-    nthread = int(manifest["params"].get("nthread", 2))
+    nthread = threads or int(manifest["params"].get("nthread", 2))
     for booster in boosters:
         # The thread count is a run-time setting, not part of the saved model.
         booster.set_param({"nthread": nthread})
+    params = {**manifest["params"], "nthread": nthread}
     if manifest["model"] == "conversion":
         return TrainedConversionModel(
             booster=boosters[0],
             calibrator=calibrator_from_dict(manifest["calibrator"]),
             schema=schema,
-            params=manifest["params"],
+            params=params,
             metrics=manifest["metrics"],
             kind=manifest["kind"],
         )
@@ -121,7 +124,7 @@ def load(data: bytes | memoryview) -> Model:
         return TrainedRangeModel(
             booster=boosters[0],
             schema=schema,
-            params=manifest["params"],
+            params=params,
             metrics=manifest["metrics"],
             kind=manifest["kind"],
         )

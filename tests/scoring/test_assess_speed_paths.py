@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import AccountEvent, IntentSignal, Stakeholder, Touchpoint
 from scoring import briefs, selectors, services
 from scoring.assess import EVIDENCE_FACTS, EngineConfig, EngineModels, assess, content_summary
+from scoring.briefs import brief_compact, brief_expand
 from scoring.decision import Thresholds
 from scoring.features import COMMITTEE_FEATURES, FeatureConfig, FeatureFrames, build_features
 from scoring.models import Qualification
@@ -193,15 +194,18 @@ def test_the_stored_json_is_exactly_the_brief_and_its_parts():
     factors = 0
     for position, lead_id in enumerate(assessment.results.index):
         record = assessment.records[position]
-        brief = json.loads(record.brief_json)
-        assert brief == assessment.briefs[lead_id]
+        stored = json.loads(record.brief_json)
+        brief = assessment.briefs[lead_id]
+        # The row holds the compact form, which expands back to the very same document.
+        assert stored == brief_compact(brief) != brief
+        assert brief_expand(stored) == brief
         assert json.loads(record.behaviour_json) == {
             "lines": brief["behaviour"],
             "content": brief["content"],
         }
         assert json.loads(record.intent_json) == brief["intent"]
-        stored = json.loads(assessment.contributions_json[position])
-        assert stored == assessment.contributions[lead_id]
+        contributions = json.loads(assessment.contributions_json[position])
+        assert contributions == assessment.contributions[lead_id]
         assert record.recommended_action == assessment.results.at[lead_id, "recommended_action"]
         assert brief["predictive"]["model_version"] == 7
         factors += len(brief["factors"]["positive"]) + len(brief["factors"]["negative"])
@@ -438,6 +442,31 @@ def test_postgres_copy_stores_what_bulk_create_would():
     for qualification in stored:
         assert _stored(qualification) == _stored(expected[qualification.lead_id])
     assert stored.get(lead_id=ids[1]).brief["lead"]["name"] == 'Bo "B" \\ Smith'
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_copy_text_carries_tabs_newlines_backslashes_and_nulls_intact():
+    ids = _world()
+    now = timezone.now()
+    leads = selectors.lead_frame(lead_ids=ids)
+    leads["as_of"] = pd.Timestamp(now)
+    assessment = assess(selectors.feature_frames(leads=leads), services.engine_config(),
+                        services.engine_models())  # fmt: skip
+    awkward = "Call\tthem\nfirst \\ then\r\\N write \\\\ N"
+    assessment.results["recommended_action"] = awkward
+    assessment.results["disqualification_reason"] = "\\N"  # text, not a NULL
+    expected = {q.lead_id: q for q in services._qualifications(assessment, None, now)}
+
+    services._write(assessment, ids, None, now, [])
+
+    stored = Qualification.objects.filter(lead_id__in=ids, is_current=True)
+    assert stored.count() == len(ids)
+    for qualification in stored:
+        assert qualification.recommended_action == awkward
+        assert qualification.disqualification_reason == "\\N"
+        assert qualification.model_version_id is None  # NULL stays NULL
+        assert _stored(qualification) == _stored(expected[qualification.lead_id])
 
 
 @pytest.mark.postgres

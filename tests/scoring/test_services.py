@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,6 +128,31 @@ def test_a_reused_model_id_is_never_served_from_the_process_cache():
 
     assert services._load(reused) is not cached
     assert services._load(first) is cached
+
+
+def test_a_worker_pool_process_predicts_with_the_worker_thread_count(
+    settings: Any,
+) -> None:
+    from leadqual.celery import _pool_process_predict_threads
+
+    _history(n=120)
+    services.model_train(params=FAST)
+    settings.LEADQUAL_WORKER_PREDICT_THREADS = 1
+    try:
+        assert services.engine_models().conversion.params["nthread"] == 2  # the model's own
+        _pool_process_predict_threads()  # what a pool process runs as it starts
+        assert services.predict_threads() == 1
+        models = services.engine_models()
+        for model in (models.conversion, models.timeline, models.deal_size):
+            if model is not None:
+                assert model.params["nthread"] == 1
+        settings.LEADQUAL_PREDICT_THREADS = 3  # the pool's own setting still wins there
+        assert services.predict_threads() == 1
+        services.predict_threads_use(None)
+        assert services.predict_threads() == 3
+        assert services.engine_models().conversion.params["nthread"] == 3
+    finally:
+        services.predict_threads_use(None)
 
 
 def test_training_never_sees_activity_after_the_outcome():

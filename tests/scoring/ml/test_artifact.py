@@ -74,3 +74,20 @@ def test_loading_anything_else_fails_cleanly():
         archive.writestr("manifest.json", json.dumps({"format": "other"}))
     with pytest.raises(artifact.ArtifactError, match="unknown artifact format"):
         artifact.load(buffer.getvalue())
+
+
+def _booster_threads(model: artifact.Model) -> int:
+    config = json.loads(model.booster.save_config())
+    return int(config["learner"]["generic_param"]["nthread"])
+
+
+def test_a_loaded_model_predicts_with_the_threads_asked_for(trained, leads):
+    X, _, _ = leads
+    data = artifact.dump(trained)
+
+    as_trained = artifact.load(data)
+    one = artifact.load(data, threads=1)
+
+    assert _booster_threads(as_trained) == as_trained.params["nthread"] == 2
+    assert _booster_threads(one) == one.params["nthread"] == 1
+    np.testing.assert_array_equal(one.predict_proba(X), as_trained.predict_proba(X))
