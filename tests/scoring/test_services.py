@@ -130,6 +130,10 @@ def test_a_reused_model_id_is_never_served_from_the_process_cache():
     assert services._load(first) is cached
 
 
+def _threads(model: Any) -> int:
+    return int(model.params["nthread"])
+
+
 def test_a_worker_pool_process_predicts_with_the_worker_thread_count(
     settings: Any,
 ) -> None:
@@ -139,18 +143,17 @@ def test_a_worker_pool_process_predicts_with_the_worker_thread_count(
     services.model_train(params=FAST)
     settings.LEADQUAL_WORKER_PREDICT_THREADS = 1
     try:
-        assert services.engine_models().conversion.params["nthread"] == 2  # the model's own
+        assert _threads(services.engine_models().conversion) == 2  # the model's own
         _pool_process_predict_threads()  # what a pool process runs as it starts
         assert services.predict_threads() == 1
         models = services.engine_models()
-        for model in (models.conversion, models.timeline, models.deal_size):
-            if model is not None:
-                assert model.params["nthread"] == 1
+        loaded = [m for m in (models.conversion, models.timeline, models.deal_size) if m]
+        assert loaded and all(_threads(model) == 1 for model in loaded)
         settings.LEADQUAL_PREDICT_THREADS = 3  # the pool's own setting still wins there
         assert services.predict_threads() == 1
         services.predict_threads_use(None)
         assert services.predict_threads() == 3
-        assert services.engine_models().conversion.params["nthread"] == 3
+        assert _threads(services.engine_models().conversion) == 3
     finally:
         services.predict_threads_use(None)
 

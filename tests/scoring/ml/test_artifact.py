@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from scoring.ml import artifact
-from scoring.ml.conversion import ConversionParams, train_conversion_model
+from scoring.ml.conversion import (
+    ConversionParams,
+    TrainedConversionModel,
+    train_conversion_model,
+)
 from scoring.ml.ranges import train_range_model
 from tests.scoring.ml.conftest import make_leads
 
@@ -85,8 +89,9 @@ def test_a_loaded_model_predicts_with_the_threads_asked_for(trained, leads):
     X, _, _ = leads
     data = artifact.dump(trained)
 
-    as_trained = artifact.load(data)
+    as_trained = artifact.load_conversion(data)
     one = artifact.load(data, threads=1)
+    assert isinstance(one, TrainedConversionModel)
 
     assert _booster_threads(as_trained) == as_trained.params["nthread"] == 2
     assert _booster_threads(one) == one.params["nthread"] == 1
