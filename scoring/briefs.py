@@ -702,9 +702,6 @@ class BriefRecord(NamedTuple):
     """One lead's brief as the JSON a Qualification stores (`brief` decodes it)."""
 
     brief_json: str
-    # Qualification.behaviour ({"lines", "content"}) and Qualification.intent.
-    behaviour_json: str
-    intent_json: str
     recommended_action: str
 
     @property
@@ -850,8 +847,6 @@ class BriefBuilder:
         )
         return BriefRecord(
             brief_json=brief_json,
-            behaviour_json=f'{{"lines":{lines_json},"content":{content_json}}}',
-            intent_json=intent_json,
             recommended_action=action,
         )
 

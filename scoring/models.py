@@ -218,8 +218,6 @@ class Qualification(models.Model):
     fit_role = models.PositiveSmallIntegerField(null=True, blank=True)
     fit_technology = models.PositiveSmallIntegerField(null=True, blank=True)
     fit_timing = models.PositiveSmallIntegerField(null=True, blank=True)
-    behaviour = models.JSONField(default=dict, blank=True)
-    intent = models.JSONField(default=dict, blank=True)
     point_score = models.IntegerField(default=0)
     tier = models.CharField(max_length=20, choices=Tier.choices)
     # A rule's reason code when a rule decided; empty when the model did.
@@ -254,6 +252,24 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.get_tier_display()} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+    # The behaviour and intent summaries are parts of the brief, not columns of their own: a
+    # copy of each in every row was a sixth of what a re-qualification wrote.
+    @property
+    def behaviour(self) -> dict[str, Any]:
+        """The behaviour analysis: {"lines": [...], "content": [{category, visits, minutes}]}."""
+        brief = self.brief if isinstance(self.brief, dict) else {}
+        return {
+            "lines": list(brief.get("behaviour", [])),
+            "content": list(brief.get("content", [])),
+        }
+
+    @property
+    def intent(self) -> dict[str, Any]:
+        """The intent signals: {"first_party", "third_party", "timing"}, each a list of lines."""
+        brief = self.brief if isinstance(self.brief, dict) else {}
+        intent = brief.get("intent")
+        return dict(intent) if isinstance(intent, dict) else {}
 
 
 class FeedbackVerdict(models.TextChoices):

@@ -596,7 +596,7 @@ def _with_current_qualification(leads: QuerySet[Lead], *, full: bool) -> QuerySe
         current = current.select_related("model_version").defer("model_version__artifact")
     else:
         # The list shows a summary; the explanation columns can be kilobytes per lead.
-        current = current.defer("contributions", "brief", "behaviour", "intent")
+        current = current.defer("contributions", "brief")
     return leads.prefetch_related(
         Prefetch("qualifications", queryset=current, to_attr="current_qualifications")
     )
@@ -664,9 +664,7 @@ def lead_qualification_history(
     *, lead: Lead, after: Position | None = None, limit: int
 ) -> Page[Qualification]:
     """The lead's qualifications, newest first (the explanation columns left out)."""
-    history = Qualification.objects.filter(lead_id=lead.pk).defer(
-        "contributions", "brief", "behaviour", "intent"
-    )
+    history = Qualification.objects.filter(lead_id=lead.pk).defer("contributions", "brief")
     return _keyset_page(history, field="computed_at", descending=True, after=after, limit=limit)
 
 

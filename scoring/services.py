@@ -159,11 +159,11 @@ def _int_or_none(value: Any) -> int | None:
 QUALIFICATION_COLUMNS = (
     "lead_id", "model_version_id", "is_current", "computed_at", "conversion_probability",
     "timeline_days_low", "timeline_days_high", "deal_size_low", "deal_size_high", "fit_company",
-    "fit_role", "fit_technology", "fit_timing", "behaviour", "intent", "point_score", "tier",
+    "fit_role", "fit_technology", "fit_timing", "point_score", "tier",
     "disqualification_reason", "needs_review", "contributions", "brief", "recommended_action",
     "confidence",
 )  # fmt: skip
-_JSON_COLUMNS = frozenset({"behaviour", "intent", "contributions", "brief"})
+_JSON_COLUMNS = frozenset({"contributions", "brief"})
 # Runs of up to this many leads are explained with exact TreeSHAP contributions (a few
 # thousand leads a second); larger runs with XGBoost's approximate (Saabas) contributions,
 # some twenty times faster with the same sum. See `scoring.assess.assess`.
@@ -197,8 +197,6 @@ def _qualification_columns(
         "fit_role": column("fit_role", int),
         "fit_technology": column("fit_technology", int),
         "fit_timing": column("fit_timing", int),
-        "behaviour": [r.behaviour_json for r in records],
-        "intent": [r.intent_json for r in records],
         "point_score": column("point_score", int),
         "tier": column("tier", str),
         "disqualification_reason": column("disqualification_reason", lambda v: str(v or "")),

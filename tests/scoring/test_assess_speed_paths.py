@@ -199,11 +199,6 @@ def test_the_stored_json_is_exactly_the_brief_and_its_parts():
         # The row holds the compact form, which expands back to the very same document.
         assert stored == brief_compact(brief) != brief
         assert brief_expand(stored) == brief
-        assert json.loads(record.behaviour_json) == {
-            "lines": brief["behaviour"],
-            "content": brief["content"],
-        }
-        assert json.loads(record.intent_json) == brief["intent"]
         contributions = json.loads(assessment.contributions_json[position])
         assert contributions == assessment.contributions[lead_id]
         assert record.recommended_action == assessment.results.at[lead_id, "recommended_action"]

@@ -91,3 +91,17 @@ def test_the_column_holds_the_compact_form_and_every_read_gets_the_document():
         Qualification.objects.values_list("brief__fit__role", flat=True).get(pk=qualification.pk)
         == column["fit"]["role"]
     )
+
+
+@pytest.mark.django_db
+def test_the_behaviour_and_intent_summaries_are_read_from_the_brief():
+    brief = _document()
+    qualification = Qualification.objects.create(
+        lead=LeadFactory(), tier=Tier.SALES_READY, confidence=Confidence.HIGH, brief=brief
+    )
+    stored = Qualification.objects.get(pk=qualification.pk)
+
+    assert stored.behaviour == {"lines": brief["behaviour"], "content": brief["content"]}
+    assert stored.intent == brief["intent"]
+    assert Qualification(brief={}).behaviour == {"lines": [], "content": []}
+    assert Qualification(brief={}).intent == {}
