@@ -9,22 +9,23 @@ that database and replaces any demo world in it.
 
 It loads the demo world (as ``manage.py generate_demo_data --leads N --seed S`` does), trains
 a model (``scoring.services.model_train``) so that qualification runs the real model path, and
-then times the re-qualification of every lead four ways:
+then times the re-qualification of every lead five ways:
 
 1. the first qualification in one process (no earlier assessments to retire);
 2. a re-qualification in one process with each chunk stored before the next is assessed
    (``pipeline=False``);
 3. a re-qualification as ``scoring.services.leads_qualify`` runs it in one process (the
-   default, and what ``manage.py qualify_leads`` does: PostgreSQL stores each chunk while the
-   next is assessed);
+   default: PostgreSQL stores each chunk while the next is assessed);
 4. **the headline**: the whole database re-qualified as the product does it every night, on a
    worker: ``leads_qualify_all_task``'s chunks of 10,000 leads (``scoring.tasks.
    leads_qualify_task``, each one chunk), taken by ``--processes`` spawned processes (default
    2: the prefork pool of one worker on this 2-core machine) that start as a pool process
    does (``LEADQUAL_WORKER_PREDICT_THREADS``, see ``leadqual.celery``), without the broker in
-   between (a few milliseconds per chunk).
+   between (a few milliseconds per chunk);
+5. ``manage.py qualify_leads --all --processes N``'s fan-out
+   (``scoring.services.leads_qualify_in_processes``), the processes' start included.
 
-Each run prints where the time went (reading frames, features with fit, rules and point
+Each one-process run prints where the time went (reading frames, features with fit, rules and point
 scores, model, briefs, writing). Ceilings, measured in the same run on the same leads:
 
 - XGBoost prediction alone (``predict_proba``) on the same feature matrix, rows/s; and the
@@ -146,10 +147,10 @@ def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
 
     from django.db import connections
 
-    from scoring import selectors
+    from scoring import selectors, services
 
     ids = selectors.lead_ids_for_qualification()
-    chunks = [ids[start : start + chunk] for start in range(0, len(ids), chunk)]
+    chunks = services.qualification_chunks(lead_ids=ids, chunk_size=chunk)  # as the task cuts them
     connections.close_all()
     # Spawned, not forked: XGBoost's OpenMP threads in this process would deadlock a forked
     # child. Each process loads Django and the model once, as a worker's pool process does;
@@ -171,6 +172,24 @@ def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
         f"processes): {leads:,} leads in {seconds:.1f}s, {rate:,.0f} leads/s"
     )
     return {"leads": leads, "seconds": round(seconds, 2), "leads_per_s": round(rate)}
+
+
+def _command_qualification(ids: list[int], processes: int, chunk: int) -> dict[str, Any]:
+    """`qualify_leads --all --processes N`: the same fan-out from a command, the processes'
+    start (Django, the models) included."""
+    from scoring import services
+
+    started = time.perf_counter()
+    result = services.leads_qualify_in_processes(
+        lead_ids=ids, processes=processes, chunk_size=chunk, notify=False
+    )
+    seconds = time.perf_counter() - started
+    rate = result.leads / seconds
+    print(
+        f"qualify_leads --processes {processes} (processes started inside the run): "
+        f"{result.leads:,} leads in {seconds:.1f}s, {rate:,.0f} leads/s"
+    )
+    return {"leads": result.leads, "seconds": round(seconds, 2), "leads_per_s": round(rate)}
 
 
 def _seconds(work: Callable[[], object]) -> float:
@@ -314,13 +333,15 @@ def _run(args: argparse.Namespace) -> None:
     )
     pipelined = _timed_qualification("re-qualification (default)", ids, chunk, pipeline=None)
     nightly = _nightly_qualification(args.processes, chunk)
+    command = _command_qualification(ids, args.processes, chunk)
     ceilings = _model_ceilings(ids, chunk, args.exact_sample)
     ceilings.update(_store_ceiling(args.store_sample))
     rate = nightly["leads_per_s"]
     print(
         f"leads/s: {rate:,} end to end as the nightly job re-qualifies the database on a worker "
         f"({args.processes} pool processes; target {TARGET_LEADS_PER_S:,}); "
-        f"{pipelined['leads_per_s']:,} in one process (qualify_leads); ceilings from this run: "
+        f"{command['leads_per_s']:,} from qualify_leads over as many processes, "
+        f"{pipelined['leads_per_s']:,} in one process; ceilings from this run: "
         f"XGBoost prediction alone {ceilings['xgb_predict_rows_per_s']:,} rows/s, storing alone "
         f"{ceilings['store_rows_per_s']:,} rows/s"
     )
@@ -331,6 +352,7 @@ def _run(args: argparse.Namespace) -> None:
         "leads_per_s": rate,
         "seconds": nightly["seconds"],
         "processes": args.processes,
+        "command_leads_per_s": command["leads_per_s"],
         "one_process_leads_per_s": pipelined["leads_per_s"],
         "one_process_seconds": pipelined["seconds"],
         "one_process_split_seconds": pipelined["split_seconds"],

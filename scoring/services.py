@@ -541,6 +541,68 @@ def leads_qualify(
     return result
 
 
+def qualification_chunks(
+    *, lead_ids: Sequence[int], chunk_size: int = DEFAULT_CHUNK
+) -> list[list[int]]:
+    """These leads cut into chunks that each hold whole accounts (see
+    `selectors.lead_ids_by_account`): what the nightly job's tasks and each process of
+    `leads_qualify_in_processes` take one at a time."""
+    ids = selectors.lead_ids_by_account(lead_ids=lead_ids)
+    return [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
+
+
+def processes_possible(leads: int, chunk_size: int) -> bool:
+    """Whether a run can be fanned out over processes: PostgreSQL (each process has its own
+    connection), outside a transaction (they would not see its rows), and more than one chunk."""
+    return (
+        connection.vendor == "postgresql" and not connection.in_atomic_block and leads > chunk_size
+    )
+
+
+def leads_qualify_in_processes(
+    *,
+    lead_ids: Sequence[int],
+    processes: int,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+    notify: bool = True,
+) -> QualifyResult:
+    """`leads_qualify` with its chunks spread over `processes` processes, as a worker's pool
+    spreads the nightly job's; each process predicts with LEADQUAL_WORKER_PREDICT_THREADS
+    threads. Where that is not possible (see `processes_possible`) or `processes` is 1, this
+    is `leads_qualify` itself. Each chunk is its own transaction; the first failure stops the
+    run and is raised (chunks stored before it stay)."""
+    from scoring.parallel import qualify_in_processes
+
+    ids = list(lead_ids)
+    if processes <= 1 or not processes_possible(len(ids), chunk_size):
+        return leads_qualify(lead_ids=ids, chunk_size=chunk_size, progress=progress, notify=notify)
+    started = timezone.now()
+    chunks = qualification_chunks(lead_ids=ids, chunk_size=chunk_size)
+    total = sum(len(chunk) for chunk in chunks)
+    done = [0]
+
+    def chunk_done(leads: int) -> None:
+        done[0] += leads
+        if progress:
+            progress(done[0], total)
+
+    leads, tiers = qualify_in_processes(
+        chunks,
+        processes=min(processes, len(chunks)),
+        now=started,
+        database_name=str(connection.settings_dict["NAME"]),
+        predict_threads=settings.LEADQUAL_WORKER_PREDICT_THREADS,
+        progress=chunk_done,
+    )
+    result = QualifyResult(
+        leads=leads, tiers=tiers, seconds=(timezone.now() - started).total_seconds()
+    )
+    if notify and leads:
+        qualified_notify([lead_id for chunk in chunks for lead_id in chunk])
+    return result
+
+
 def qualified_notify(lead_ids: Sequence[int]) -> None:
     """Hand freshly qualified leads to the apps that act on them (LEADQUAL_AFTER_QUALIFY)."""
     for path in settings.LEADQUAL_AFTER_QUALIFY:

@@ -315,10 +315,11 @@ def leads_qualify_task(lead_ids: list[int]) -> dict[str, int]:
 
 @shared_task(acks_late=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def leads_qualify_all_task(chunk_size: int = services.DEFAULT_CHUNK) -> int:
-    """The nightly full re-qualification, in chunks a worker can take one by one."""
+    """The nightly full re-qualification, in chunks (whole accounts each) a worker's pool
+    processes take one by one."""
     ids = selectors.lead_ids_for_qualification()
-    for start in range(0, len(ids), chunk_size):
-        leads_qualify_task.delay(ids[start : start + chunk_size])
+    for chunk in services.qualification_chunks(lead_ids=ids, chunk_size=chunk_size):
+        leads_qualify_task.delay(chunk)
     return len(ids)
 
 

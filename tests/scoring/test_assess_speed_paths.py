@@ -515,3 +515,37 @@ def test_large_runs_ask_for_approximate_contributions(monkeypatch: pytest.Monkey
     services.leads_qualify(lead_ids=ids[:2])
     services.leads_qualify(lead_ids=ids)
     assert asked == [True, False]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_chunks_spread_over_processes_store_every_lead_once():
+    ids = [LeadFactory(email=f"m{i}@acme.com").pk for i in range(9)]
+    seen: list[tuple[int, int]] = []
+
+    result = services.leads_qualify_in_processes(
+        lead_ids=ids,
+        processes=2,
+        chunk_size=4,
+        progress=lambda done, total: seen.append((done, total)),
+        notify=False,
+    )
+
+    assert result.leads == 9 and sum(result.tiers.values()) == 9
+    current = Qualification.objects.filter(is_current=True)
+    assert sorted(current.values_list("lead_id", flat=True)) == sorted(ids)
+    assert Qualification.objects.count() == 9
+    # Three chunks (4, 4 and 1 leads), reported as each finished.
+    assert len(seen) == 3 and seen[-1] == (9, 9)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_run_stays_in_this_process():
+    ids = [LeadFactory(email=f"t{i}@acme.com").pk for i in range(3)]
+    assert not services.processes_possible(len(ids), 1)  # the test's transaction
+    result = services.leads_qualify_in_processes(
+        lead_ids=ids, processes=2, chunk_size=1, notify=False
+    )
+    assert result.leads == 3
+    assert Qualification.objects.filter(is_current=True).count() == 3

@@ -63,3 +63,25 @@ def test_qualify_leads_all_and_unqualified():
 def test_qualify_leads_rejects_a_bad_since(value, message):
     with pytest.raises(CommandError, match=message):
         _run("qualify_leads", "--since", value)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("--processes", "--processes must be at least 1"), ("--chunk-size", "--chunk-size must be")],
+)
+def test_qualify_leads_rejects_a_count_below_one(option, message):
+    LeadFactory()
+    with pytest.raises(CommandError, match=message):
+        _run("qualify_leads", "--all", option, "0")
+    assert not Qualification.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_qualify_leads_spreads_its_chunks_over_processes_on_postgres():
+    leads = [LeadFactory() for _ in range(5)]
+    output = _run("qualify_leads", "--all", "--chunk-size", "2", "--processes", "2")
+    assert "3 chunks over 2 processes" in output
+    assert "Qualified 5 leads" in output
+    current = Qualification.objects.filter(is_current=True)
+    assert sorted(current.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--chunk-size", type=int, default=services.DEFAULT_CHUNK)
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help=(
+                "Processes to spread the chunks over (default: one per core). Used on PostgreSQL "
+                "for runs of more than one chunk; otherwise the run stays in this process."
+            ),
+        )
+        parser.add_argument(
             "--no-notify",
             action="store_true",
             help="Do not hand the qualified leads on (LEADQUAL_AFTER_QUALIFY: routing).",
@@ -54,6 +64,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1.")
         if options["unqualified"]:
             ids = selectors.lead_ids_unqualified()
         else:
@@ -62,9 +74,17 @@ class Command(BaseCommand):
         if not ids:
             self.stdout.write("No leads to qualify.")
             return
+        processes = options["processes"]
+        if processes > 1 and services.processes_possible(len(ids), options["chunk_size"]):
+            chunks = -(-len(ids) // options["chunk_size"])
+            self.stdout.write(f"{chunks} chunks over {min(processes, chunks)} processes")
         bar = ProgressBar(self.stdout, len(ids), "Qualifying")
-        result = services.leads_qualify(
-            lead_ids=ids, chunk_size=options["chunk_size"], progress=bar.update, notify=False
+        result = services.leads_qualify_in_processes(
+            lead_ids=ids,
+            processes=processes,
+            chunk_size=options["chunk_size"],
+            progress=bar.update,
+            notify=False,
         )
         bar.finish(f"Qualified {result.leads:,} leads")
         for tier, count in sorted(result.tiers.items()):
