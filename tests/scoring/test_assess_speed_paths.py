@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,14 @@ from django.utils import timezone
 
 from accounts.models import AccountEvent, IntentSignal, Stakeholder, Touchpoint
 from scoring import briefs, selectors, services
-from scoring.assess import EVIDENCE_FACTS, EngineConfig, EngineModels, assess, content_summary
+from scoring.assess import (
+    EVIDENCE_FACTS,
+    Assessment,
+    EngineConfig,
+    EngineModels,
+    assess,
+    content_summary,
+)
 from scoring.briefs import brief_compact, brief_expand
 from scoring.decision import Thresholds
 from scoring.features import COMMITTEE_FEATURES, FeatureConfig, FeatureFrames, build_features
@@ -419,15 +426,21 @@ def _stored(qualification: Qualification) -> dict[str, Any]:
     return {name: getattr(qualification, name) for name in services.QUALIFICATION_COLUMNS}
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_postgres_copy_stores_what_bulk_create_would():
+def _assessed_world() -> tuple[list[int], datetime, Assessment]:
+    """The `_world` leads, assessed as of now (not stored)."""
     ids = _world()
     now = timezone.now()
     leads = selectors.lead_frame(lead_ids=ids)
     leads["as_of"] = pd.Timestamp(now)
     assessment = assess(selectors.feature_frames(leads=leads), services.engine_config(),
                         services.engine_models())  # fmt: skip
+    return ids, now, assessment
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_copy_stores_what_bulk_create_would():
+    ids, now, assessment = _assessed_world()
     expected = {q.lead_id: q for q in services._qualifications(assessment, None, now)}
     assert services._write(assessment, ids, None, now, []) == len(ids)
     services._write(assessment, ids, None, now, [])  # again: the first rows stop being current
@@ -442,12 +455,7 @@ def test_postgres_copy_stores_what_bulk_create_would():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_copy_text_carries_tabs_newlines_backslashes_and_nulls_intact():
-    ids = _world()
-    now = timezone.now()
-    leads = selectors.lead_frame(lead_ids=ids)
-    leads["as_of"] = pd.Timestamp(now)
-    assessment = assess(selectors.feature_frames(leads=leads), services.engine_config(),
-                        services.engine_models())  # fmt: skip
+    ids, now, assessment = _assessed_world()
     awkward = "Call\tthem\nfirst \\ then\r\\N write \\\\ N"
     assessment.results["recommended_action"] = awkward
     assessment.results["disqualification_reason"] = "\\N"  # text, not a NULL
