@@ -557,3 +557,20 @@ def test_inside_a_transaction_the_run_stays_in_this_process():
     )
     assert result.leads == 3
     assert Qualification.objects.filter(is_current=True).count() == 3
+
+
+@pytest.mark.postgres
+def test_a_chunk_that_fails_in_its_process_stops_the_run_with_its_error():
+    from django.db.utils import OperationalError
+
+    from scoring.parallel import qualify_in_processes
+
+    # The process starts, but the database it is pointed at does not exist.
+    with pytest.raises(OperationalError, match="leadqual_no_such_database"):
+        qualify_in_processes(
+            [[1], [2]],
+            processes=2,
+            now=timezone.now(),
+            database_name="leadqual_no_such_database",
+            predict_threads=1,
+        )
