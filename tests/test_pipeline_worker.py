@@ -288,7 +288,8 @@ def test_a_whole_worker_killed_mid_task_loses_nothing_the_sweep_finishes_the_wor
     # broker's visibility timeout (an hour by default) hands it out again. The lead stays
     # dirty meanwhile, so the next worker's dirty sweep (every minute on beat) re-qualifies it.
     first = start_worker()
-    lead = LeadFactory(requalify_requested_at=timezone.now() - timedelta(minutes=2))
+    marked_at = timezone.now() - timedelta(minutes=2)
+    lead = LeadFactory(requalify_requested_at=marked_at)
 
     with _lead_row_locked(lead.pk):
         _enqueue_inside(lead.pk)
@@ -297,7 +298,7 @@ def test_a_whole_worker_killed_mid_task_loses_nothing_the_sweep_finishes_the_wor
         first.process.wait(timeout=20)
 
     assert not Qualification.objects.filter(lead=lead).exists()
-    assert Lead.objects.get(pk=lead.pk).requalify_requested_at is not None
+    assert Lead.objects.get(pk=lead.pk).requalify_requested_at == marked_at  # still marked
 
     second = start_worker()
     # Beat sends the sweep every minute; here every two seconds. The first sweeps find the
