@@ -113,18 +113,15 @@ def _timed_qualification(
     }
 
 
-def _worker_init(ready: Any) -> None:
-    """Start a process as a worker's pool process starts (its prediction threads, see
-    leadqual.celery), load the active models as its first task does, then wait for the
-    others."""
-    import django
+def _worker_init(ready: Any, database_name: str, predict_threads: int) -> None:
+    """Start a process as `qualify_leads --processes` starts its own (with a worker pool
+    process's prediction threads, see leadqual.celery), load the active models as a worker's
+    first task does, then wait for the others."""
+    from scoring.parallel import process_start
 
-    django.setup()
-    from django.conf import settings
-
+    process_start(database_name, predict_threads)
     from scoring import services
 
-    services.predict_threads_use(settings.LEADQUAL_WORKER_PREDICT_THREADS)
     services.engine_models()
     ready.wait()
 
@@ -133,24 +130,21 @@ def _pid(_: int) -> int:
     return os.getpid()
 
 
-def _chunk_qualify(lead_ids: list[int]) -> int:
-    """One nightly chunk in a worker process, as leads_qualify_task runs it (without routing,
-    which has its own benchmark)."""
-    from scoring import services
-
-    return services.leads_qualify(lead_ids=lead_ids, notify=False).leads
-
-
 def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
     from concurrent.futures import ProcessPoolExecutor
+    from itertools import repeat
     from multiprocessing import get_context
 
-    from django.db import connections
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.utils import timezone
 
     from scoring import selectors, services
+    from scoring.parallel import chunk_qualify
 
     ids = selectors.lead_ids_for_qualification()
     chunks = services.qualification_chunks(lead_ids=ids, chunk_size=chunk)  # as the task cuts them
+    database_name = str(connection.settings_dict["NAME"])
     connections.close_all()
     # Spawned, not forked: XGBoost's OpenMP threads in this process would deadlock a forked
     # child. Each process loads Django and the model once, as a worker's pool process does;
@@ -160,11 +154,16 @@ def _nightly_qualification(processes: int, chunk: int) -> dict[str, Any]:
     context = get_context("spawn")
     ready = context.Barrier(processes)
     with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_worker_init, initargs=(ready,)
+        processes,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(ready, database_name, settings.LEADQUAL_WORKER_PREDICT_THREADS),
     ) as pool:
         list(pool.map(_pid, range(processes)))
         started = time.perf_counter()
-        leads = sum(pool.map(_chunk_qualify, chunks))
+        # Each chunk as leads_qualify_task runs it, without routing (it has its own benchmark).
+        stored = pool.map(chunk_qualify, chunks, repeat(timezone.now()))
+        leads = sum(count for count, _ in stored)
         seconds = time.perf_counter() - started
     rate = leads / seconds
     print(

@@ -386,12 +386,16 @@ def _write(
         return len(qualifications)
 
 
+def _other_connections_possible() -> bool:
+    """Whether work can go to connections besides this one: PostgreSQL, outside a transaction
+    (another connection would not see the caller's uncommitted rows)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def _can_pipeline(leads: int, chunk_size: int, wanted: bool | None = None) -> bool:
-    """Whether to store chunks on a second connection: PostgreSQL, outside a transaction (a
-    second connection would not see the caller's uncommitted rows), and by default only when
-    there is more than one chunk."""
-    possible = connection.vendor == "postgresql" and not connection.in_atomic_block
-    return possible and (leads > chunk_size if wanted is None else wanted)
+    """Whether to store chunks on a second connection (see `_other_connections_possible`); by
+    default only when there is more than one chunk."""
+    return _other_connections_possible() and (leads > chunk_size if wanted is None else wanted)
 
 
 class _PipelinedWriter:
@@ -552,11 +556,9 @@ def qualification_chunks(
 
 
 def processes_possible(leads: int, chunk_size: int) -> bool:
-    """Whether a run can be fanned out over processes: PostgreSQL (each process has its own
-    connection), outside a transaction (they would not see its rows), and more than one chunk."""
-    return (
-        connection.vendor == "postgresql" and not connection.in_atomic_block and leads > chunk_size
-    )
+    """Whether a run can be fanned out over processes (each with its own connection, see
+    `_other_connections_possible`): only a run of more than one chunk."""
+    return _other_connections_possible() and leads > chunk_size
 
 
 def leads_qualify_in_processes(

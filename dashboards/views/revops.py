@@ -9,6 +9,7 @@ the registry, never from a pass over the leads, so each page costs a few queries
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -170,6 +171,16 @@ def _back_to_models(request: HtmxHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("dashboards:revops-models"))
 
 
+def _report(request: HtmxHttpRequest, action: Callable[[], str]) -> None:
+    """Run a model action; its success text, or the reason it was refused, as a message."""
+    try:
+        done = action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+
+
 @require_POST
 def model_activate(request: HtmxHttpRequest, model_version_id: int) -> HttpResponse:
     if not can_manage_models(request.user):
@@ -178,12 +189,12 @@ def model_activate(request: HtmxHttpRequest, model_version_id: int) -> HttpRespo
         version = selectors.model_version_for_activation(model_version_id=model_version_id)
     except ModelVersion.DoesNotExist as exc:
         raise Http404("No such model version.") from exc
-    try:
+
+    def activate() -> str:
         services.model_version_activate(model_version=version, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Model #{version.pk} is now active.")
+        return f"Model #{version.pk} is now active."
+
+    _report(request, activate)
     return _back_to_models(request)
 
 
@@ -191,12 +202,12 @@ def model_activate(request: HtmxHttpRequest, model_version_id: int) -> HttpRespo
 def model_rollback(request: HtmxHttpRequest) -> HttpResponse:
     if not can_manage_models(request.user):
         return _forbidden(request)
-    try:
+
+    def rollback() -> str:
         version = services.model_rollback(user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Rolled back: model #{version.pk} is active again.")
+        return f"Rolled back: model #{version.pk} is active again."
+
+    _report(request, rollback)
     return _back_to_models(request)
 
 
