@@ -663,6 +663,10 @@ def _holdout_sentence(holdout: Any) -> str:
     how = {
         "time": "Time-ordered holdout (the newest leads)",
         "stratified": "Stratified random holdout (the data has no usable dates)",
+        "cross-validated": (
+            "Cross-validated holdout (the data has no usable dates), every lead scored by a "
+            "model trained without it"
+        ),
     }.get(str(method), "Holdout")
     rows = holdout.get("rows")
     parts = [f"{how}: {rows:,} leads" if isinstance(rows, int) else how]
@@ -670,6 +674,11 @@ def _holdout_sentence(holdout: Any) -> str:
         parts.append(f"{holdout['positives']:,} converted")
     if holdout.get("cutoff"):
         parts.append(f"created from {str(holdout['cutoff'])[:10]}")
+    fold_aucs = [a for a in holdout.get("fold_auc") or [] if isinstance(a, int | float)]
+    if fold_aucs:
+        parts.append(
+            f"AUC {min(fold_aucs):.3f} to {max(fold_aucs):.3f} over its {len(fold_aucs)} folds"
+        )
     if isinstance(holdout.get("training_rows"), int):
         parts.append(f"{holdout['training_rows']:,} trained the model")
     return ", ".join(parts) + "."
@@ -717,13 +726,26 @@ def conversion_metrics_html(metrics: dict[str, Any]) -> SafeString:
         numeric=frozenset({1, 2}),
     )
     parts = [headline, summary]
+    fixed = metrics.get("promotion_holdout")
+    if isinstance(fixed, dict):
+        fixed_rows = (fixed.get("holdout") or {}).get("rows")
+        parts.append(
+            format_html(
+                "<p>On the fixed holdout ({} leads, the first fold, which every version of "
+                "this data is compared on): AUC {}, log loss {}.</p>",
+                _number(fixed_rows, ","),
+                _number(fixed.get("auc")),
+                _number(fixed.get("log_loss"), ".4f"),
+            )
+        )
     compared = metrics.get("active_on_same_holdout")
     if isinstance(compared, dict):
         parts.append(
             format_html(
-                "<p>The model active at training time (#{}) on the same holdout: AUC {}, "
+                "<p>The model active at training time (#{}) on the same {}holdout: AUC {}, "
                 "log loss {}.</p>",
                 compared.get("model_version", "?"),
+                "fixed " if isinstance(fixed, dict) else "",
                 _number(compared.get("auc")),
                 _number(compared.get("log_loss"), ".4f"),
             )

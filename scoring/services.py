@@ -731,8 +731,12 @@ def model_train(
         segments=data.segments,
         baseline_score=data.point_score,
         params=params,
+        progress=say,
     )
     metrics = dict(model.metrics)
+    # A cross-validated holdout scored some rows with models the active one cannot be set
+    # beside; the fixed fold is where both were held out.
+    candidate = metrics.get("promotion_holdout") or metrics
     active = selectors.model_version_active(kind=ModelKind.CONVERSION)
     decision_reason = "no active model"
     better = True
@@ -751,9 +755,9 @@ def model_train(
                 "auc": active_metrics.get("auc"),
                 "log_loss": active_metrics.get("log_loss"),
             }
-            better = is_better(metrics, active_metrics)
+            better = is_better(candidate, active_metrics)
             decision_reason = (
-                f"AUC {metrics.get('auc'):.4f} vs active #{active.pk} "
+                f"AUC {candidate.get('auc'):.4f} vs active #{active.pk} "
                 f"{active_metrics.get('auc'):.4f} on the same holdout"
             )
         except Exception as exc:  # an unreadable old artifact must not block training

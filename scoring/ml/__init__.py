@@ -18,7 +18,11 @@ Conversion probability (``conversion``)
       the lead id: the stratified holdout is keyed on it, so a lead keeps its side across retrains.
     - Holdout: the newest 20% by ``created_at`` when dates exist and are spread (90% of rows
       dated, 14 distinct days, both classes on both sides), else stratified random with a fixed
-      seed (``metrics["holdout"]["method"]`` says which, and why).
+      seed, cross-validated over the five folds of the same keyed split unless
+      ``params.cross_validate_holdout`` is off (``metrics["holdout"]["method"]``: ``time``,
+      ``cross-validated`` or ``stratified``, with the reason). Cross-validated metrics are over
+      every row; ``metrics["promotion_holdout"]`` keeps the first fold's own, which promotion
+      compares on.
     - Training part only: 4-fold cross-validation with early stopping; the out-of-fold scores fit
       the calibrator (Platt by default; isotonic by pool-adjacent-violators on request); the
       final booster trains on the whole training part for the folds' mean round count.
@@ -34,7 +38,9 @@ Metrics (``metrics``; ``model.metrics`` has this shape, JSON-ready, ``None`` nev
     count, mean_predicted, observed_rate), ``at_capacity`` (capacity, rows, precision, recall,
     lift; default top 10%), ``segments`` ({column: {level: {rows, positives, auc[, skipped]}}};
     levels under 30 rows or with one class are skipped), ``rows``, ``positives``, ``base_rate``,
-    ``holdout`` (method, reason, cutoff, rows, positives, training_rows, fingerprint),
+    ``holdout`` (method, reason, cutoff, rows, positives, training_rows, fingerprint; when
+    cross-validated also folds and fold_auc), ``promotion_holdout`` (cross-validated only:
+    auc, log_loss, brier, ece and holdout of the first fold),
     ``training`` (rows, positives, cv_auc, cv_rounds, rounds, calibration, features, seconds).
     With a ``baseline_score``: ``baseline`` (the ranking metrics of the point score on the same
     holdout),
@@ -45,7 +51,7 @@ Metrics (``metrics``; ``model.metrics`` has this shape, JSON-ready, ``None`` nev
 Promotion (``metrics.is_better``)
     ``is_better(candidate_metrics, active_metrics)``: compare on the same holdout (score the
     active model on the candidate's holdout rows with ``evaluate_conversion_model``; the
-    holdout fingerprints must match). Higher AUC wins when the gap exceeds 0.002; within that,
+    holdout fingerprints must match; pass ``promotion_holdout`` for a cross-validated one). Higher AUC wins when the gap exceeds 0.002; within that,
     the lower log loss wins. No active model: the candidate wins.
 
 Ranges (``ranges``)

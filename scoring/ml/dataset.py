@@ -328,18 +328,45 @@ def stratified_holdout(
     as more rows arrive (mostly: the class quotas move), so a model trained earlier has rarely
     seen today's holdout.
     """
+    chosen: list[Any] = []
+    for ordered in _classes_in_hash_order(y, seed=seed, keys=keys):
+        chosen.extend(ordered[: round(len(ordered) * fraction)])
+    return pd.Index(chosen)
+
+
+def keyed_folds(
+    y: pd.Series, *, n_folds: int, seed: int = 0, keys: pd.Series | None = None
+) -> pd.Series:
+    """Fold number (0 .. ``n_folds`` - 1) per row label, each class spread evenly over the folds.
+
+    The rows of each class are taken in the same seeded key-hash order as
+    ``stratified_holdout`` and cut into ``n_folds`` runs of near-equal length, so the same keys
+    and seed always give the same folds, whatever the row order or the database ids. The cuts
+    are rounded as ``stratified_holdout`` rounds, so fold 0 is its holdout at a fraction of
+    ``1 / n_folds``.
+    """
+    if n_folds < 1:
+        raise ValueError("n_folds must be at least 1")
+    folds = pd.Series(0, index=y.index, dtype=np.int64)
+    for ordered in _classes_in_hash_order(y, seed=seed, keys=keys):
+        cuts = [round(len(ordered) * k / n_folds) for k in range(n_folds)]
+        folds.loc[ordered] = np.searchsorted(cuts, np.arange(len(ordered)), side="right") - 1
+    return folds
+
+
+def _classes_in_hash_order(y: pd.Series, *, seed: int, keys: pd.Series | None) -> list[pd.Index]:
+    """The row labels of each class, ordered by a seeded hash of their key (see
+    ``stratified_holdout``)."""
     hashed: pd.Index = y.index
     if keys is not None:
         aligned = keys.reindex(y.index)
         # A row without a key falls back to its label rather than sharing one hash bucket.
         hashed = pd.Index(aligned.where(aligned.notna(), pd.Series(y.index, index=y.index)))
     hashes = pd.Series(_row_hash(hashed, seed), index=y.index)
-    chosen: list[Any] = []
-    for _, group in y.groupby(y.to_numpy()):
-        n = round(len(group) * fraction)
-        ordered = hashes.loc[group.index].sort_values(kind="stable")
-        chosen.extend(ordered.index[:n])
-    return pd.Index(chosen)
+    return [
+        hashes.loc[group.index].sort_values(kind="stable").index
+        for _, group in y.groupby(y.to_numpy())
+    ]
 
 
 def holdout_split(

@@ -280,6 +280,40 @@ def test_version_page_shows_the_holdout_metrics_as_tables_and_escapes_them(
     assert ARTIFACT.decode() not in html
 
 
+def test_a_cross_validated_version_says_so_and_shows_its_fixed_holdout(
+    revops_client: Client,
+) -> None:
+    metrics = conversion_metrics(0.905)
+    metrics["holdout"] = {
+        "method": "cross-validated",
+        "reason": "no creation dates; stratified random, seed 0; cross-validated over 5 folds",
+        "cutoff": None,
+        "rows": 9240,
+        "positives": 3561,
+        "training_rows": 7392,
+        "folds": 5,
+        "fold_auc": [0.8958, 0.9008, 0.9109, 0.9072, 0.9099],
+        "fingerprint": "all",
+    }
+    metrics["promotion_holdout"] = {
+        "auc": 0.8958,
+        "log_loss": 0.3811,
+        "holdout": {"method": "stratified", "rows": 1848, "fingerprint": "first"},
+    }
+    metrics["active_on_same_holdout"] = {"model_version": 7, "auc": 0.8801, "log_loss": 0.3902}
+    version = ModelVersionFactory(status=ModelStatus.ACTIVE, metrics=metrics, artifact=ARTIFACT)
+
+    html = revops_client.get(version_url(version)).content.decode()
+
+    assert (
+        "Cross-validated holdout (the data has no usable dates), every lead scored by a model "
+        "trained without it: 9,240 leads, 3,561 converted, AUC 0.896 to 0.911 over its 5 folds"
+    ) in html
+    assert "On the fixed holdout (1,848 leads, the first fold" in html
+    assert "AUC 0.896, log loss 0.3811" in html
+    assert "The model active at training time (#7) on the same fixed holdout: AUC 0.880" in html
+
+
 def test_activating_an_older_version_from_its_page_is_the_rollback(
     revops_client: Client, revops_user: User
 ) -> None:

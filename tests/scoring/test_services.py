@@ -29,14 +29,17 @@ pytestmark = pytest.mark.django_db
 FAST = ConversionParams(folds=2, max_rounds=60, early_stopping_rounds=10)
 
 
-def _history(n: int = 240, seed: int = 3) -> None:
-    """Labelled leads whose outcome depends, noisily, on bottom-funnel evaluation."""
+def _history(n: int = 240, seed: int = 3, *, dated: bool = True) -> None:
+    """Labelled leads whose outcome depends, noisily, on bottom-funnel evaluation.
+
+    `dated=False` gives them all one creation date, as an export without dates is imported.
+    """
     rng = np.random.default_rng(seed)
     account = AccountFactory(domain="northwind.com", employee_count=400, industry="software")
     now = timezone.now()
     touchpoints = []
     for i in range(n):
-        created = now - timedelta(days=300 - i)
+        created = now - timedelta(days=300 - (i if dated else 0))
         evaluating = rng.random() < 0.5
         converted = rng.random() < (0.75 if evaluating else 0.15)
         outcome_at = created + timedelta(days=20)
@@ -114,6 +117,27 @@ def test_training_registers_an_active_model_and_gates_the_next_one():
     assert ModelVersion.objects.get(pk=first.version.pk).status == ModelStatus.RETIRED
     services.model_activate(model_version=ModelVersion.objects.get(pk=first.version.pk))
     assert ModelVersion.objects.get(pk=first.version.pk).status == ModelStatus.ACTIVE
+
+
+def test_without_dates_the_holdout_is_cross_validated_and_promotion_uses_its_first_fold():
+    _history(dated=False)
+    first = services.model_train(params=FAST)
+    holdout = first.metrics["holdout"]
+    assert holdout["method"] == "cross-validated"
+    assert holdout["rows"] == 240 and len(holdout["fold_auc"]) == 5
+    assert first.metrics["promotion_holdout"]["holdout"]["rows"] == 48
+    second = services.model_train(params=FAST)
+    fixed = second.metrics["promotion_holdout"]
+    compared = second.metrics["active_on_same_holdout"]
+    # Set beside the cross-validated figures the active model's would be refused (other rows);
+    # on the first fold it is the candidate's twin, so the candidate does not win.
+    assert compared["model_version"] == first.version.pk
+    assert compared["auc"] == pytest.approx(fixed["auc"])
+    assert second.reason == (
+        f"AUC {fixed['auc']:.4f} vs active #{first.version.pk} {compared['auc']:.4f} "
+        "on the same holdout"
+    )
+    assert not second.activated
 
 
 def test_a_reused_model_id_is_never_served_from_the_process_cache():

@@ -36,6 +36,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed for splits and boosting.")
         parser.add_argument(
+            "--single-holdout",
+            action="store_true",
+            help=(
+                "Without usable dates, measure on the fixed 20%% holdout only instead of "
+                "cross-validating it over every fold: a fifth of the time, a noisier AUC."
+            ),
+        )
+        parser.add_argument(
             "--if-missing",
             action="store_true",
             help="Do nothing when a conversion model is already active (for `make demo`).",
@@ -55,7 +63,9 @@ class Command(BaseCommand):
         bar = None if as_json else ProgressBar(self.stdout, 0, "Computing features")
         try:
             result = services.model_train(
-                params=ConversionParams(seed=options["seed"]),
+                params=ConversionParams(
+                    seed=options["seed"], cross_validate_holdout=not options["single_holdout"]
+                ),
                 activate=options["activate"],
                 progress=say,
                 progress_rows=bar.update if bar else None,
@@ -79,6 +89,20 @@ class Command(BaseCommand):
         rows = [
             ("Holdout", f"{holdout.get('method', '?')} split, {holdout.get('rows', '?')} leads"),
             ("AUC", _fmt(metrics.get("auc"))),
+        ]
+        fold_aucs = holdout.get("fold_auc") or []
+        if fold_aucs:
+            rows.append(("AUC per fold", ", ".join(_fmt(a) for a in fold_aucs)))
+        fixed = metrics.get("promotion_holdout") or {}
+        if fixed:
+            rows.append(
+                (
+                    "AUC, fixed holdout (first fold)",
+                    f"{_fmt(fixed.get('auc'))} on {(fixed.get('holdout') or {}).get('rows', '?')} "
+                    "leads; promotion compares on it",
+                )
+            )
+        rows += [
             ("AUC, point score (same holdout)", _fmt(metrics.get("baseline_auc"))),
             ("Log loss", _fmt(metrics.get("log_loss"))),
             ("Brier score", _fmt(metrics.get("brier"))),

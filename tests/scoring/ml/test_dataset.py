@@ -9,6 +9,7 @@ from scoring.ml.dataset import (
     FeatureSchema,
     frame_types,
     holdout_split,
+    keyed_folds,
     stratified_holdout,
 )
 
@@ -128,6 +129,35 @@ def test_no_dates_give_a_stratified_holdout_keyed_on_row_labels():
     assert set(stratified_holdout(shuffled, fraction=0.25, seed=7)) == set(split.holdout_index)
     # Another seed: another holdout.
     assert set(stratified_holdout(y, fraction=0.25, seed=8)) != set(split.holdout_index)
+
+
+def test_keyed_folds_spread_each_class_evenly_and_follow_the_keys_not_the_row_order():
+    y = _labels(403)
+    keys = pd.Series([f"lead{i}@example.com" for i in range(len(y))], index=y.index)
+    folds = keyed_folds(y, n_folds=4, seed=3, keys=keys)
+    assert sorted(folds.unique()) == [0, 1, 2, 3]
+    for cls in (0, 1):
+        sizes = folds[y == cls].value_counts()
+        assert sizes.max() - sizes.min() <= 1
+    # Reordered rows with other labels but the same keys land in the same folds.
+    relabelled = y.sample(frac=1.0, random_state=2)
+    new_index = pd.Index(np.arange(9000, 9000 + len(y)))
+    moved = keyed_folds(
+        pd.Series(relabelled.to_numpy(), index=new_index),
+        n_folds=4,
+        seed=3,
+        keys=pd.Series(keys.loc[relabelled.index].to_numpy(), index=new_index),
+    )
+    by_key = dict(zip(keys.loc[relabelled.index], moved.to_numpy(), strict=True))
+    assert all(by_key[keys[i]] == folds[i] for i in y.index)
+    # The first of n folds is the stratified holdout of a 1/n fraction and the same seed.
+    for n, size in ((5, 403), (4, 402), (3, 7)):
+        labels = _labels(size, seed=n)
+        first = keyed_folds(labels, n_folds=n, seed=3)
+        holdout = stratified_holdout(labels, fraction=1 / n, seed=3)
+        assert set(first.index[first == 0]) == set(holdout)
+    with pytest.raises(ValueError, match="n_folds"):
+        keyed_folds(y, n_folds=0)
 
 
 def test_too_few_dated_rows_give_a_stratified_holdout():

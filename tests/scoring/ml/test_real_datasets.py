@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,7 +17,9 @@ from scoring.ml.dataset import ColumnKind, frame_types, infer_column
 
 pytestmark = pytest.mark.slow
 
-SEEDS = (0, 1, 2)
+# The holdout is cross-validated (no dates): every row is scored out of fold, so two seeds'
+# figures already agree within a few thousandths.
+SEEDS = (0, 1)
 # Filled in by the sales team after contact (see the dataset's SOURCE.md), plus ids and target.
 LEADS_EXCLUDED = [
     "Prospect ID",
@@ -80,11 +81,13 @@ def shoppers_metrics() -> list[dict]:
 
 def test_leads_without_leaky_columns_reach_an_auc_of_090_on_every_seed(leads_metrics):
     aucs = [m["auc"] for m in leads_metrics]
-    assert all(m["holdout"]["method"] == "stratified" for m in leads_metrics)
-    assert all(m["holdout"]["rows"] == 1848 for m in leads_metrics)
+    assert all(m["holdout"]["method"] == "cross-validated" for m in leads_metrics)
+    assert all(m["holdout"]["rows"] == 9240 for m in leads_metrics)
+    assert all(m["promotion_holdout"]["holdout"]["rows"] == 1848 for m in leads_metrics)
     assert min(aucs) >= 0.90, aucs
-    # Stable: the seeds' holdouts agree within sampling noise.
-    assert max(aucs) - min(aucs) < 0.02, aucs
+    # Stable: every row is scored on each seed, so the seeds agree far closer than single
+    # fifths do (those moved by up to 0.02).
+    assert max(aucs) - min(aucs) < 0.005, aucs
 
 
 def test_leads_probabilities_are_calibrated(leads_metrics):
@@ -93,11 +96,9 @@ def test_leads_probabilities_are_calibrated(leads_metrics):
 
 def test_online_shoppers_reach_an_auc_of_093(shoppers_metrics):
     aucs = [m["auc"] for m in shoppers_metrics]
-    # The model's expected holdout AUC here is about 0.932 and one 20% holdout varies by about
-    # 0.005, so a single seed can land under 0.93 (seed 0 does: 0.920). The bar is held on the
-    # mean of the three declared seeds, with a floor on each.
-    assert np.mean(aucs) >= 0.93, aucs
-    assert min(aucs) >= 0.915, aucs
+    assert all(m["holdout"]["method"] == "cross-validated" for m in shoppers_metrics)
+    assert min(aucs) >= 0.93, aucs
+    assert max(aucs) - min(aucs) < 0.005, aucs
 
 
 def test_online_shoppers_probabilities_are_calibrated(shoppers_metrics):
