@@ -51,8 +51,9 @@ Metrics (``metrics``; ``model.metrics`` has this shape, JSON-ready, ``None`` nev
 Promotion (``metrics.is_better``)
     ``is_better(candidate_metrics, active_metrics)``: compare on the same holdout (score the
     active model on the candidate's holdout rows with ``evaluate_conversion_model``; the
-    holdout fingerprints must match; pass ``promotion_holdout`` for a cross-validated one). Higher AUC wins when the gap exceeds 0.002; within that,
-    the lower log loss wins. No active model: the candidate wins.
+    holdout fingerprints must match; pass ``promotion_holdout`` for a cross-validated one).
+    Higher AUC wins when the gap exceeds 0.002; within that, the lower log loss wins. No active
+    model: the candidate wins.
 
 Ranges (``ranges``)
     ``train_range_model(X, target, kind="timeline"|"deal_size", created_at=None) ->
