@@ -63,9 +63,10 @@ def test_cross_validation_scores_each_row_with_a_model_that_never_saw_it():
     y = pd.Series((rng.random(n) < 0.4).astype(int), index=index)
     params = ConversionParams(seed=2, max_depth=8, min_child_weight=0.1, early_stopping_rounds=200)
     model = train_conversion_model(X, y, params=params)
+    assert model.split is not None
     train = model.split.train_index
     in_sample = roc_auc(y.loc[train].to_numpy(), model.predict_proba(X.loc[train]))
-    assert in_sample > 0.75
+    assert in_sample is not None and in_sample > 0.75
     assert model.metrics["auc"] == pytest.approx(0.5, abs=0.05)
     assert all(abs(a - 0.5) < 0.1 for a in model.metrics["holdout"]["fold_auc"])
 
