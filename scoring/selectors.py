@@ -918,3 +918,32 @@ def model_version_headline_metrics(version: ModelVersion) -> dict[str, float | i
             if isinstance(value, int | float) or value is None:
                 headline[f"{name}_at_capacity"] = value
     return headline
+
+
+def qualifications_prunable(*, before: datetime) -> QuerySet[Qualification]:
+    """Retired qualifications computed before `before` that nothing needs any more.
+
+    Kept whatever their age: the current one (the lead points at it); each lead's first one
+    (the time from creation to a first verdict is measured from it); and any row another table
+    points at (a rep's feedback on that verdict, the last one pushed to Salesforce). The
+    pointing tables are read from the model's reverse relations, so this app needs no import
+    of the apps that point at it.
+    """
+    earlier = Qualification.objects.filter(lead_id=OuterRef("lead_id")).filter(
+        Q(computed_at__lt=OuterRef("computed_at"))
+        | Q(computed_at=OuterRef("computed_at"), pk__lt=OuterRef("pk"))
+    )
+    prunable = Qualification.objects.filter(is_current=False, computed_at__lt=before).filter(
+        Exists(earlier)
+    )
+    # include_hidden: a relation named "+" (the Salesforce push state's) points all the same.
+    for relation in Qualification._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and not relation.concrete) or relation.many_to_many:
+            continue
+        related_model = relation.related_model
+        assert isinstance(related_model, type) and issubclass(related_model, Model)
+        pointing = related_model._base_manager.filter(
+            **{relation.field.name: OuterRef("pk")}  # type: ignore[union-attr]
+        )
+        prunable = prunable.exclude(Exists(pointing))
+    return prunable.order_by()

@@ -906,6 +906,70 @@ def thresholds_update(*, model: TrainedConversionModel | None = None, weeks: int
     return Thresholds(sales_ready, nurture)
 
 
+# --- qualification history retention ---------------------------------------------------------
+
+PRUNE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    before: datetime
+    prunable: int
+    deleted: int
+    dry_run: bool
+
+
+def qualifications_prune(
+    *,
+    older_than_days: int,
+    dry_run: bool = False,
+    batch_size: int = PRUNE_BATCH,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> PruneResult:
+    """Delete the retired qualifications older than `older_than_days` that nothing needs.
+
+    Every qualification is kept unless this is run: it is the opt-in answer to a history that
+    grows by one row per lead per nightly run. What is kept whatever its age is listed in
+    `selectors.qualifications_prunable`. Each batch is deleted in its own transaction with the
+    conditions checked again, so a run that stops half-way leaves every remaining row whole and
+    a row that became needed meanwhile (feedback just given on it) is not deleted.
+    """
+    if older_than_days < 1:
+        raise ValueError(f"older_than_days must be at least 1 (got {older_than_days}).")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (got {batch_size}).")
+    before = (now or timezone.now()) - pd.Timedelta(days=older_than_days).to_pytimedelta()
+    prunable = selectors.qualifications_prunable(before=before)
+    total = prunable.count()
+    if dry_run or not total:
+        return PruneResult(before=before, prunable=total, deleted=0, dry_run=dry_run)
+    deleted = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                prunable.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            last_pk = ids[-1]
+            # Through the same conditions again: only rows still prunable go. Only the key is
+            # loaded: the deletion needs nothing else, and a brief is kilobytes.
+            count, _ = (
+                selectors.qualifications_prunable(before=before)
+                .filter(pk__in=ids)
+                .only("pk")
+                .delete()
+            )
+            deleted += count
+        if progress:
+            progress(min(deleted, total), total)
+    return PruneResult(before=before, prunable=total, deleted=deleted, dry_run=False)
+
+
 # --- rule dry run ---------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -365,6 +366,8 @@ _TRAIN_STAGES: dict[str, tuple[float, float]] = {
     "Training timeline and deal-size ranges": (0.85, 0.98),
 }
 
+_FOLD = re.compile(r"\(fold (\d+) of (\d+)")
+
 
 class _TrainProgress:
     """Turns `model_train`'s stage lines and row counts into the task's PROGRESS state."""
@@ -386,6 +389,11 @@ class _TrainProgress:
 
     def stage_started(self, line: str) -> None:
         self.stage = line
+        # A cross-validated holdout trains once per fold, within the training stage's span.
+        fold = _FOLD.search(line)
+        if fold:
+            self._report((int(fold[1]) - 1) / max(int(fold[2]), 1))
+            return
         self.span = next(
             (span for prefix, span in _TRAIN_STAGES.items() if line.startswith(prefix)),
             self.span,
@@ -419,3 +427,17 @@ def model_train_task(self: Task) -> dict[str, object]:
         "reason": result.reason,
         "auc": float(auc) if auc is not None else None,
     }
+
+
+@shared_task(acks_late=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def qualifications_prune_task(older_than_days: int) -> dict[str, object]:
+    """Delete retired qualifications older than `older_than_days` that nothing needs.
+
+    Not scheduled by default (every qualification is kept); RevOps adds it as a periodic task
+    in the admin with the retention they choose, e.g. `{"older_than_days": 180}`.
+    """
+    result = services.qualifications_prune(older_than_days=older_than_days)
+    logger.info(
+        "Pruned %s retired qualifications computed before %s", result.deleted, result.before
+    )
+    return {"deleted": result.deleted, "before": result.before.isoformat()}
