@@ -364,11 +364,26 @@ def train_conversion_model(
             split=description,
         )
 
-    metrics = metrics_of(holdout_scores, split.describe(y))
-    if cross_validated:
-        fixed = metrics
+    if not cross_validated:
+        metrics = metrics_of(holdout_scores, split.describe(y))
+    else:
+        # Only the first fold's own figures are kept (promotion compares on them): no segment
+        # or baseline pass over it, and its AUC is the first of the folds'.
+        fixed = m.score_metrics(
+            y.loc[split.holdout_index].to_numpy(),
+            holdout_scores.to_numpy(),
+            capacity=params.capacity,
+        )
         scores, fold_aucs = _cross_validated_scores(
-            X, y, split, holdout_scores, n_folds=n_folds, keys=split_keys, params=params, say=say
+            X,
+            y,
+            split,
+            holdout_scores,
+            fixed["auc"],
+            n_folds=n_folds,
+            keys=split_keys,
+            params=params,
+            say=say,
         )
         metrics = metrics_of(
             scores,
@@ -385,7 +400,8 @@ def train_conversion_model(
             },
         )
         metrics["promotion_holdout"] = {
-            name: fixed.get(name) for name in ("auc", "log_loss", "brier", "ece", "holdout")
+            **{name: fixed[name] for name in ("auc", "log_loss", "brier", "ece")},
+            "holdout": split.describe(y),
         }
     metrics["training"] = {
         "rows": len(y_train),
@@ -406,6 +422,7 @@ def _cross_validated_scores(
     y: pd.Series,
     split: HoldoutSplit,
     holdout_scores: pd.Series,
+    first_auc: float | None,
     *,
     n_folds: int,
     keys: pd.Series | None,
@@ -414,13 +431,13 @@ def _cross_validated_scores(
 ) -> tuple[pd.Series, list[float | None]]:
     """Every row's probability from a model trained without it, and the AUC of each fold.
 
-    Fold 1 is the fixed holdout, already scored by the final model; the training part is cut
-    into the other folds with the same keyed hashing, and each is scored by a model trained on
-    every other fold.
+    Fold 1 is the fixed holdout, already scored by the final model (its AUC is
+    ``first_auc``); the training part is cut into the other folds with the same keyed hashing,
+    and each is scored by a model trained on every other fold.
     """
     parts = keyed_folds(y.loc[split.train_index], n_folds=n_folds - 1, seed=params.seed, keys=keys)
     scores = [holdout_scores]
-    fold_aucs = [m.roc_auc(y.loc[holdout_scores.index].to_numpy(), holdout_scores.to_numpy())]
+    fold_aucs = [first_auc]
     for part in range(n_folds - 1):
         say(f"Cross-validating the holdout (fold {part + 2} of {n_folds})")
         held = parts.index[parts.to_numpy() == part]
