@@ -367,10 +367,40 @@ LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER = "routing.selectors.lead_current_assignmen
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # The development server's access lines, as Django formats them.
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    # A 4xx is an answer, not a crash: one INFO line saying what happened, no traceback, and
+    # the development server's access line for it dropped as a repeat (leadqual/request_log.py).
+    "filters": {
+        "client_errors": {"()": "leadqual.request_log.ClientErrorsOnOneLine"},
+        "described_access": {"()": "leadqual.request_log.DropDescribedAccessLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors"],
+        },
+        "server": {"class": "logging.StreamHandler", "formatter": "server"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler would print every django.* line a second time beside
+        # the root's; without it they reach the root's handler once.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {
+            "handlers": ["server"],
+            "filters": ["described_access"],
+            "level": "INFO",
+            "propagate": False,
+        },
         "django.db.backends": {"level": "WARNING"},
         # Without a broker every task runs inline, and Celery's "Task ... succeeded" line per
         # task buries a command's own progress (qualify_leads hands each chunk to routing);
