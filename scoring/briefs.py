@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from scoring.fit import fit_breakdown
+from scoring.ready_basis import ready_basis
 
 TIER_LABELS = {"sales_ready": "Sales Ready", "nurture": "Nurture", "disqualify": "Disqualify"}
 
@@ -802,6 +803,7 @@ class BriefBuilder:
                 "assessment comes from rules, fit and intent priors."
             )
         lines_json = _strings(behaviour_lines(row, content))
+        basis = ready_basis(tier=tier, row=row, contributions=contributions)
         content_json = (
             "["
             + ",".join(
@@ -833,6 +835,7 @@ class BriefBuilder:
             f'"status":{_string(TIER_LABELS.get(tier, tier))},"tier":{_string(tier)},'
             f'"needs_review":{_flag(needs_review)},"confidence":{_string(confidence)},'
             f'"confidence_note":{_string(confidence_note)},'
+            f'"ready_basis":{_string(basis)},'
             f'"behaviour":{lines_json},"content":{content_json},'
             f'"fit":{self._fit_json(fit_scores, fit_points)},"intent":{intent_json},'
             f'"predictive":{{"conversion_probability":{probability_json},'

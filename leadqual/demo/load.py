@@ -131,7 +131,7 @@ def demo_world_load(
     # Generation is roughly as much work as writing a third of the rows.
     tracker = _Progress(report, offset=rows // 3, total=rows // 3 + rows)
 
-    info = DemoWorldInfo(seed=seed, anchor=world.anchor.date().isoformat(), leads=leads)
+    info = DemoWorldInfo(seed=seed, anchor=anchor_label(world.anchor), leads=leads)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -768,6 +768,22 @@ class _World:
 
 
 def anchor_parse(value: str) -> datetime:
-    """YYYY-MM-DD as 00:00 UTC of that day; ValueError otherwise."""
-    day = date.fromisoformat(value.strip())
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    """YYYY-MM-DD as 00:00 UTC of that day, or an ISO date and time (UTC unless it says
+    otherwise, e.g. 2026-12-07T09:30 or 2026-12-07T09:30+01:00); ValueError otherwise."""
+    text = value.strip()
+    if "T" not in text and " " not in text:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def anchor_label(anchor: datetime) -> str:
+    """How the world's anchor is stored and shown: the date alone for a midnight anchor
+    (--anchor 2026-06-01), otherwise the date and UTC time to the minute."""
+    moment = anchor.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%MZ")

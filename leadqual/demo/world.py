@@ -92,6 +92,11 @@ PERSONA_LABELS: dict[Persona, str] = {
 HISTORY_DAYS = 400  # historical leads are created between 400 ...
 CURRENT_DAYS = 60  # ... and 60 days before the anchor; current ones in the last 60 days
 HISTORICAL_SHARE = (HISTORY_DAYS - CURRENT_DAYS) / HISTORY_DAYS
+# Current buying episodes: this share is live (its committee active in the last
+# CURRENT_LIVE_DAYS days), the rest went quiet up to CURRENT_COOLED_DAYS days ago.
+CURRENT_LIVE_SHARE = 0.7
+CURRENT_LIVE_DAYS = 3.0
+CURRENT_COOLED_DAYS = 40.0
 LEADS_PER_ACCOUNT = 8
 MIN_ACCOUNTS = 50
 # Outcome delay after the snapshot, in days: log-normal, the same for wins and losses.
@@ -862,9 +867,11 @@ class DemoWorld:
 
 
 def anchor_default(now: datetime | None = None) -> datetime:
-    """Today 00:00 UTC: the default "now" of the world."""
-    moment = now or datetime.now(UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    """The moment of generation, to the minute (UTC): the default "now" of the world, so that
+    what the story makes recent ("12 touchpoints in the past 7 days") is recent when the demo
+    is first opened."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(second=0, microsecond=0)
 
 
 def persona_counts(leads: int) -> dict[Persona, int]:
@@ -1256,9 +1263,15 @@ class _Builder:
         # Buyers: one moment per episode; colleagues' snapshots fall within days of it.
         buyers = np.flatnonzero(self.episode >= 0)
         ep_hist = rng.random(self.n_episodes) < HISTORICAL_SHARE
-        ep_time = np.where(
-            ep_hist, rng.uniform(-380, -47, self.n_episodes), rng.uniform(-55, 0, self.n_episodes)
+        # A current committee's outcome still lies ahead of the anchor, so its evaluation is
+        # under way: most are live this week, the rest cooled some time in the past month.
+        live = rng.random(self.n_episodes) < CURRENT_LIVE_SHARE
+        current_time = np.where(
+            live,
+            -rng.uniform(0, CURRENT_LIVE_DAYS, self.n_episodes),
+            -rng.uniform(CURRENT_LIVE_DAYS, CURRENT_COOLED_DAYS, self.n_episodes),
         )
+        ep_time = np.where(ep_hist, rng.uniform(-380, -47, self.n_episodes), current_time)
         self.episode_time = ep_time
         ep = self.episode[buyers]
         historical[buyers] = ep_hist[ep]

@@ -6,6 +6,7 @@ Runs on SQLite (executemany) and, with DATABASE_URL on PostgreSQL, through COPY.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -23,7 +24,13 @@ from accounts.models import (
     Touchpoint,
 )
 from accounts.services import account_match_for_email
-from leadqual.demo.load import DEMO_MARKER, demo_world_info, demo_world_load
+from leadqual.demo.load import (
+    DEMO_MARKER,
+    anchor_label,
+    anchor_parse,
+    demo_world_info,
+    demo_world_load,
+)
 from leadqual.demo.world import REPS, Persona, world_generate
 from routing.models import RoutingPool, RoutingRule, SalesRep, Territory
 from scoring.defaults import scoring_defaults_ensure
@@ -246,6 +253,7 @@ def test_a_conflicting_row_stops_the_load_and_leaves_nothing_behind() -> None:
         (("--leads", "-5"), "--leads must be at least 1"),
         (("--anchor", "2025-13-01"), "--anchor must be a date"),
         (("--anchor", "yesterday"), "--anchor must be a date"),
+        (("--anchor", "2025-06-01T25:00"), "--anchor must be a date"),
         (("--seed", "-1"), "--seed must be zero or positive"),
     ],
 )
@@ -253,6 +261,43 @@ def test_bad_arguments_are_refused_clearly(args: tuple[str, ...], message: str) 
     with pytest.raises(CommandError, match=message):
         _generate(*args)
     assert Lead.objects.count() == 0
+
+
+def test_running_again_on_a_world_anchored_days_ago_says_its_clock_has_aged() -> None:
+    _load()
+    output = _load()
+    assert "already loaded (seed 3, anchor 2025-06-01, 600 leads)" in output
+    assert "days ago: its buyers' recent activity has aged since" in output
+    assert "--reset brings its clock back to now" in output
+
+
+def test_by_default_the_world_is_anchored_to_the_minute_it_is_generated() -> None:
+    from django.utils import timezone
+
+    started = timezone.now().replace(second=0, microsecond=0)
+    _generate("--leads", "120", "--seed", "1")
+    info = demo_world_info()
+    assert info is not None
+    anchored = anchor_parse(info.anchor)
+    assert started <= anchored <= timezone.now()
+    assert info.anchor == anchored.strftime("%Y-%m-%dT%H:%MZ")
+    again = _generate("--leads", "120", "--seed", "1")
+    assert "already loaded" in again and "aged" not in again
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-06-01", datetime(2026, 6, 1, tzinfo=UTC)),
+        ("2026-06-01T09:30", datetime(2026, 6, 1, 9, 30, tzinfo=UTC)),
+        ("2026-06-01T09:30+02:00", datetime(2026, 6, 1, 7, 30, tzinfo=UTC)),
+        ("2026-06-01T09:30Z", datetime(2026, 6, 1, 9, 30, tzinfo=UTC)),
+    ],
+)
+def test_an_anchor_is_a_date_or_a_date_and_time(text: str, expected: datetime) -> None:
+    assert anchor_parse(text) == expected
+    # What is stored reads back as the same moment.
+    assert anchor_parse(anchor_label(expected)) == expected
 
 
 def test_default_anchor_is_today_and_the_service_reports_progress() -> None:

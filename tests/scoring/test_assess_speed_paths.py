@@ -219,7 +219,8 @@ def test_the_stored_json_is_exactly_the_brief_and_its_parts():
 def test_the_brief_has_every_part_of_the_assessment_card():
     brief = next(iter(_assessment().briefs.values()))
     assert list(brief) == [
-        "lead", "status", "tier", "needs_review", "confidence", "confidence_note", "behaviour",
+        "lead", "status", "tier", "needs_review", "confidence", "confidence_note", "ready_basis",
+        "behaviour",
         "content", "fit", "intent", "predictive", "rule_hits", "factors", "point_score",
         "recommended_action", "talking_points", "move_up",
     ]  # fmt: skip

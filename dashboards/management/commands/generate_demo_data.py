@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from leadqual.demo.load import DemoWorldConflict, anchor_parse, demo_world_load
 from leadqual.demo.world import PERSONA_LABELS, PERSONA_SHARES
 from leadqual.progress import ProgressBar
 
+# A world older than this no longer tells the demo's "ready right now" story.
+AGED_AFTER = timedelta(days=2)
 _SHARES = ", ".join(f"{PERSONA_LABELS[p]} {share:.0%}" for p, share in PERSONA_SHARES.items())
 
 
@@ -28,7 +32,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--anchor",
             default=None,
-            help="The world's 'now' as YYYY-MM-DD (00:00 UTC; default: today).",
+            help=(
+                "The world's 'now': YYYY-MM-DD (00:00 UTC) or an ISO date and time "
+                "(default: this minute, so the world's recent activity is recent)."
+            ),
         )
         parser.add_argument(
             "--reset",
@@ -49,7 +56,8 @@ class Command(BaseCommand):
                 anchor = anchor_parse(options["anchor"])
             except ValueError:
                 raise CommandError(
-                    f"--anchor must be a date as YYYY-MM-DD (got {options['anchor']!r})."
+                    "--anchor must be a date as YYYY-MM-DD or a date and time as "
+                    f"YYYY-MM-DDTHH:MM (got {options['anchor']!r})."
                 ) from None
 
         bar = ProgressBar(self.stdout, total=1, label="Demo world")
@@ -71,6 +79,7 @@ class Command(BaseCommand):
                 f"A demo world is already loaded ({described}); nothing to do. "
                 "Use --reset to replace it."
             )
+            self._warn_if_aged(info.anchor)
             return
         bar.finish()
         if result.deleted:
@@ -82,3 +91,17 @@ class Command(BaseCommand):
                 f"Loaded the demo world ({described}) in {result.seconds:.1f}s: {counts}."
             )
         )
+
+    def _warn_if_aged(self, label: str) -> None:
+        try:
+            anchored = anchor_parse(label)
+        except ValueError:
+            return
+        age = timezone.now() - anchored
+        if age >= AGED_AFTER:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"It was anchored {age.days} day{'s' if age.days != 1 else ''} ago: its "
+                    "buyers' recent activity has aged since. --reset brings its clock back to now."
+                )
+            )
