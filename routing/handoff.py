@@ -770,7 +770,6 @@ def recommended_approach(
     activity: Activity,
     stakeholders: StakeholderMap,
     events: Sequence[EventFacts],
-    assignment: AssignmentInfo | None,
     now: datetime,
 ) -> Approach:
     """The brief's action, plus which channel and how soon, from the freshest signals."""
@@ -798,6 +797,13 @@ def recommended_approach(
             )
         elif age is not None:
             channel, timing = CHANNEL_PHONE, f"Call within 24 hours: they {verb} {_ago(age)}."
+        elif activity.touchpoints_7d == 0 and activity.last_seen_at is not None:
+            # Ready on last month's evidence, quiet since: the first touch has to re-open it.
+            channel, timing = (
+                CHANNEL_EMAIL_THEN_PHONE,
+                f"Within 24 hours: re-engage (no touch since {_ago(now - activity.last_seen_at)})"
+                " with a personalised email on what they read, then a call.",
+            )
         else:
             channel, timing = (
                 CHANNEL_EMAIL_THEN_PHONE,
@@ -816,8 +822,8 @@ def recommended_approach(
         channel, timing = CHANNEL_NONE, "Not qualified yet: wait for the assessment."
 
     if channel in (CHANNEL_PHONE, CHANNEL_EMAIL, CHANNEL_EMAIL_THEN_PHONE, CHANNEL_REVIEW):
-        if assignment and assignment.sla_due_at and assignment.first_touch_at is None:
-            steps.append(f"First touch due by {when(assignment.sla_due_at)} (SLA).")
+        # The SLA deadline is not a step: the alert and the assignment already carry it, and
+        # every place that shows the package shows it once.
         others = [m for m in stakeholders.people if m.is_active and not m.is_this_lead]
         if others:
             names = ", ".join(
@@ -888,7 +894,6 @@ def build_handoff(
             activity=activity,
             stakeholders=stakeholders,
             events=events,
-            assignment=assignment,
             now=now,
         ),
         talking_points=_strings(brief.get("talking_points"))[:TALKING_POINTS_MAX],

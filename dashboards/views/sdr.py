@@ -23,8 +23,10 @@ from accounts.models import Account, Lead
 from dashboards.charts import render as render_chart
 from dashboards.charts.lead import account_engagement, behaviour_timeline
 from dashboards.forms import FeedbackForm, QueueFilterForm, RepParamForm, WeeksForm
+from dashboards.selectors import account as account_selectors
 from dashboards.selectors import sdr as selectors
-from dashboards.selectors.sdr import Engagement, LeadBrief, QueueFilters, Timeline
+from dashboards.selectors.account import Engagement
+from dashboards.selectors.sdr import LeadBrief, QueueFilters, Timeline
 from routing.models import SalesRep
 from scoring.services import feedback_create
 
@@ -180,7 +182,7 @@ def account_detail(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             account = selectors.account_for_user(user=request.user, account_id=account_id)
         except Account.DoesNotExist as exc:
             raise Http404("No such account.") from exc
-        engagement = selectors.account_engagement(
+        engagement = account_selectors.account_engagement(
             account_id=account.pk, weeks=weeks_form.weeks_or_default(), now=timezone.now()
         )
         context = {
@@ -191,7 +193,7 @@ def account_detail(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
         }
         return _vary(render(request, f"{ACCOUNT_TEMPLATE}#account-engagement", context))
     try:
-        detail = selectors.account_detail(
+        detail = account_selectors.account_detail(
             user=request.user, account_id=account_id, weeks=weeks_form.weeks_or_default()
         )
     except Account.DoesNotExist as exc:

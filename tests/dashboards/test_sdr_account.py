@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import Account, CommitteeRole
-from dashboards.selectors.sdr import account_priority
+from dashboards.selectors.account import account_priority
 from routing.models import SalesRep
 from scoring.models import Tier
 from scoring.selectors import AccountRollup

@@ -193,11 +193,13 @@ def test_anonymous_users_are_sent_to_log_in(client: Client) -> None:
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
-def test_each_row_shows_the_handoff_packages_approach_and_its_most_urgent_alert(
+def test_each_row_shows_its_next_step_and_most_urgent_alert_and_the_sla_once(
     sdr_client: Client, sdr_user: User
 ) -> None:
     from accounts.models import FormType, TouchpointKind
+    from routing.handoff import ALERT_SLA
     from routing.handoff_service import handoff_for_lead
+    from routing.next_step import next_step
     from tests.factories import TouchpointFactory
 
     lead = assigned_lead(rep=sdr_user.sales_rep, email="demo@acme.com")
@@ -209,9 +211,19 @@ def test_each_row_shows_the_handoff_packages_approach_and_its_most_urgent_alert(
     )
     package = handoff_for_lead(lead_id=lead.pk)
     assert package.alerts, "a fresh demo request raises an urgency alert"
+    assert any(a.kind == ALERT_SLA for a in package.alerts), "the assignment has an SLA clock"
 
     html = sdr_client.get(QUEUE).content.decode()
 
-    assert package.approach.action in html
-    high = [a for a in package.alerts if a.severity == "high"]
-    assert (high or list(package.alerts))[0].message in html
+    step = next_step(package)
+    assert step.do.startswith("Call within the hour: they requested a demo")
+    assert f"Next step:</span> {step.do}" in html
+    # The routing instruction is not the rep's next step.
+    assert package.approach.action not in html
+    others = [a for a in package.alerts if a.kind != ALERT_SLA]
+    high = [a for a in others if a.severity == "high"]
+    assert (high or others)[0].message in html
+    # The deadline appears once: in the SLA column, not again as an alert line.
+    sla_alert = next(a for a in package.alerts if a.kind == ALERT_SLA)
+    assert sla_alert.message not in html
+    assert html.count('class="sla-badge') == 1
