@@ -695,6 +695,10 @@ def training_set(
     )
 
 
+# The promotion note of a model trained when none of its kind was active.
+FIRST_MODEL_NOTE = "the first model, promoted because none was active"
+
+
 @dataclass
 class TrainResult:
     version: ModelVersion
@@ -738,7 +742,7 @@ def model_train(
     # beside; the fixed fold is where both were held out.
     candidate = metrics.get("promotion_holdout") or metrics
     active = selectors.model_version_active(kind=ModelKind.CONVERSION)
-    decision_reason = "no active model"
+    decision_reason = "no holdout to compare the active model on"
     better = True
     if active is not None and model.split is not None:
         holdout = model.split.holdout_index
@@ -764,6 +768,8 @@ def model_train(
             logger.warning("Could not evaluate active model %s: %s", active.pk, exc)
             decision_reason = f"active model #{active.pk} could not be evaluated ({exc})"
     activated = activate == "always" or (activate == "auto" and better)
+    if active is None:  # the note is shown beside the model's status: it must not contradict it
+        decision_reason = FIRST_MODEL_NOTE if activated else "no model was active; not activated"
     window = data.created_at
     version = ModelVersion(
         kind=ModelKind.CONVERSION,
