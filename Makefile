@@ -67,7 +67,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install (again only when pyproject.toml changed)
 venv: install
 
-demo: $(STAMP) ## install, migrate, load the demo world, train, qualify, create the demo users, serve on :8000
+demo: $(STAMP) ## install, migrate, load the demo world, train, qualify, create the demo users, replay the holdout, take the first snapshot, serve on :8000
 ifeq ($(SALESFORCE),loopback)
 	@$(MAKE) --no-print-directory demo-salesforce-loopback
 else
@@ -81,6 +81,10 @@ else
 	$(DEV_ENV) $(VPY) manage.py qualify_leads --unqualified
 	@echo "==> creating the demo users"
 	$(DEV_ENV) $(VPY) manage.py create_demo_users
+	@echo "==> replaying the model's holdout, scored before each outcome, for the live figures"
+	$(DEV_ENV) $(VPY) manage.py replay_holdout
+	@echo "==> taking the first metrics snapshot (what the RevOps pages show)"
+	$(DEV_ENV) $(VPY) manage.py take_metrics_snapshot
 	@$(MAKE) --no-print-directory serve
 endif
 
@@ -126,6 +130,10 @@ demo-salesforce-loopback: $(STAMP)
 	$(VPY) manage.py create_demo_users; \
 	echo "==> pushing scores, tiers, briefs and routed owners back to the org"; \
 	$(VPY) manage.py salesforce_sync --push; \
+	echo "==> replaying the model's holdout, scored before each outcome, for the live figures"; \
+	$(VPY) manage.py replay_holdout; \
+	echo "==> taking the first metrics snapshot (what the RevOps pages show)"; \
+	$(VPY) manage.py take_metrics_snapshot; \
 	echo; \
 	echo "  Salesforce     a loopback org at $$SALESFORCE_LOOPBACK_URL (in memory: gone when"; \
 	echo "                 the demo stops); the sync above pulled it and pushed our decisions."; \

@@ -101,10 +101,10 @@ class Metric:
 
 # One line each, for the pages; docs/metrics.md has the formula, source and target.
 DEFINITIONS: dict[str, str] = {
-    "qualification_accuracy": "Share of Sales Ready leads with a known outcome that became "
-    "opportunities.",
-    "lift_over_point_scoring": "How much more often AI Sales Ready leads convert than leads "
-    "the point score would have routed.",
+    "qualification_accuracy": "Share of live Sales Ready leads (the tier given before the "
+    "outcome) that became opportunities.",
+    "lift_over_point_scoring": "How much more often live AI Sales Ready leads convert than "
+    "live leads the point score would have routed.",
     "sales_acceptance_rate": "Share of rep verdicts that accept the lead.",
     "time_to_qualification": "Median time from a lead's creation to its first qualification "
     "(leads of the last 30 days).",
@@ -114,9 +114,9 @@ DEFINITIONS: dict[str, str] = {
     "tier_against_capacity": "This week's Sales Ready leads over the reps' weekly capacity.",
     "false_positive_rate": "Share of judged Sales Ready leads a rep rejected as never "
     "qualified (fit reasons, not timing).",
-    "false_negative_rate": "Share of converted leads whose tier is not Sales Ready.",
-    "prediction_accuracy": "Gap between conversions predicted (sum of probabilities) and "
-    "conversions that happened.",
+    "false_negative_rate": "Share of live converted leads not Sales Ready before the outcome.",
+    "prediction_accuracy": "Gap between conversions predicted (sum of the live leads' "
+    "probabilities before their outcome) and conversions that happened.",
     "signal_availability": "Share of leads with at least three of: account, industry, "
     "company size, tracked behaviour.",
     "model_confidence": "Share of current qualifications made with high or medium confidence.",
@@ -431,8 +431,8 @@ def false_positive_rate(frame: pd.DataFrame, *, min_sample: int = MIN_SAMPLE) ->
 
 
 def false_negative_rate(frame: pd.DataFrame, *, min_sample: int = MIN_SAMPLE) -> Metric:
-    """Of the leads that converted, the share whose current tier is not Sales Ready: buyers
-    the qualification would have kept from sales."""
+    """Of the leads that converted, the share whose tier (the report's: before the outcome)
+    is not Sales Ready: buyers the qualification would have kept from sales."""
     name, target = "False negative rate", "under 10%"
     converted = _converted(frame) & frame["tier"].notna()
     n = int(converted.sum())

@@ -19,6 +19,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.models import Lead
+from dashboards import live
 from dashboards import metrics as m
 from dashboards.models import MetricsSnapshot, TrainingRun
 from dashboards.roles import REVOPS, SALES_MANAGER, SDR, STAFF_ROLES, roles_ensure
@@ -39,8 +40,8 @@ from scoring.services import model_activate_checked
 
 logger = logging.getLogger(__name__)
 
-# Bump when the report's shape changes.
-REPORT_VERSION = 1
+# Bump when the report's shape changes. 2: `live`, and outcome figures over the live leads.
+REPORT_VERSION = 2
 
 DEMO_PASSWORD = "leadqual-demo"
 
@@ -287,7 +288,8 @@ def _drift(frame: pd.DataFrame, *, now: datetime, model: ModelVersion | None) ->
 
 
 def _outcomes(frame: pd.DataFrame) -> dict[str, Any]:
-    """Calibration and lift over the leads whose outcome is known, scored as they are now."""
+    """Calibration and lift over the live leads (`dashboards.live.live_frame`): each scored
+    before its outcome by a model that had not trained on it."""
     converted = frame["converted_at"].notna() | frame["has_opportunity"]
     resolved = converted | frame["closed_at"].notna()
     scored = frame[resolved & frame["probability"].notna()]
@@ -316,9 +318,13 @@ def revops_report_compute(*, now: datetime) -> dict[str, Any]:
 
     `primary`, `secondary`, `diagnostic`: lists of `dashboards.metrics.Metric` dicts;
     `fairness`: `segment_fairness`'s list; `drift`: see `_drift`; `outcomes`: calibration bins
-    and lift curves (model and point score) over leads with a known outcome.
+    and lift curves (model and point score) over the live leads; `live`: what those are
+    (`dashboards.live.live_summary`). Every figure that compares a score with an outcome is
+    computed over the live leads only (`dashboards.live` says why).
     """
     frame = revops_selectors.revops_lead_frame(now=now)
+    flags = live.live_flags(frame, revops_selectors.conversion_version_facts())
+    outcome_frame = live.live_frame(frame, flags)
     scoring_settings = ScoringSettings.load()
     model = revops_selectors.model_version_active_conversion()
     sales_ready = frame["tier"] == m.SALES_READY
@@ -328,8 +334,10 @@ def revops_report_compute(*, now: datetime) -> dict[str, Any]:
     recent = frame[_created_between(frame, now - timedelta(days=revops_selectors.RECENT_DAYS), now)]
     fairness = m.segment_fairness(frame)
     primary = [
-        m.qualification_accuracy(frame),
-        m.lift_over_point_scoring(frame, point_threshold=scoring_settings.point_route_threshold),
+        m.qualification_accuracy(outcome_frame),
+        m.lift_over_point_scoring(
+            outcome_frame, point_threshold=scoring_settings.point_route_threshold
+        ),
         m.sales_acceptance_rate(frame),
         m.time_to_qualification(recent, live_since=_first_qualified(frame)),
         m.cost_per_qualified_lead(
@@ -342,8 +350,8 @@ def revops_report_compute(*, now: datetime) -> dict[str, Any]:
         m.lead_velocity(frame, now=now),
         m.tier_against_capacity(frame, now=now, weekly_capacity=capacity),
         m.false_positive_rate(frame),
-        m.false_negative_rate(frame),
-        m.prediction_accuracy(frame),
+        m.false_negative_rate(outcome_frame),
+        m.prediction_accuracy(outcome_frame),
     ]
     diagnostic = [
         m.signal_availability(frame),
@@ -366,7 +374,8 @@ def revops_report_compute(*, now: datetime) -> dict[str, Any]:
         "diagnostic": [x.as_dict() for x in diagnostic],
         "fairness": fairness,
         "drift": _drift(frame, now=now, model=model),
-        "outcomes": _outcomes(frame),
+        "outcomes": _outcomes(outcome_frame),
+        "live": live.live_summary(frame, flags),
     }
 
 

@@ -50,7 +50,7 @@ def calibration(
     *, holdout: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]
 ) -> go.Figure:
     """Observed conversion rate against predicted probability per bin: the active model's
-    holdout at training, and today's leads with a known outcome. On the diagonal is perfect."""
+    holdout at training, and the live leads (`dashboards.live`). On the diagonal is perfect."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -62,9 +62,11 @@ def calibration(
             hoverinfo="skip",
         )
     )
-    for name, bins, colour in (
-        ("Holdout at training", holdout, PALETTE["primary"]),
-        ("Outcomes now", outcomes, PALETTE["nurture"]),
+    # The live line dashed over a wider holdout line: a replayed holdout (the demo's first
+    # live leads) is the same leads, and one line must not hide the other.
+    for name, bins, line in (
+        ("Holdout at training", holdout, {"color": PALETTE["primary"], "width": 4}),
+        ("Live leads", outcomes, {"color": PALETTE["nurture"], "dash": "dash"}),
     ):
         x, y, counts = _bin_points(bins)
         if x:
@@ -74,7 +76,7 @@ def calibration(
                     y=y,
                     name=name,
                     mode="lines+markers",
-                    line={"color": colour},
+                    line=line,
                     customdata=counts,
                     hovertemplate="predicted %{x:.0%}<br>observed %{y:.0%}<br>"
                     "%{customdata} leads<extra></extra>",

@@ -17,15 +17,19 @@ import pandas as pd
 from celery import current_app
 from celery.backends.base import DisabledBackend
 from celery.result import AsyncResult
-from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Lead, Opportunity, Touchpoint
+from dashboards.live import VersionFacts
 from dashboards.metrics import SEGMENT_COLUMNS, Metric, size_band
 from dashboards.models import MetricsSnapshot, TrainingRun
 from scoring.features import domain_type
 from scoring.models import (
     Feedback,
+    FeedbackVerdict,
     ModelKind,
     ModelStatus,
     ModelVersion,
@@ -102,6 +106,11 @@ def revops_lead_frame(*, now: datetime) -> pd.DataFrame:
     first = pd.DataFrame.from_records(
         list(
             Qualification.objects.filter(lead__created_at__gte=since)
+            # A replay of a holdout (as of before its model was trained) says nothing about
+            # how soon a lead was qualified: it was not qualified then.
+            .filter(
+                Q(model_version__isnull=True) | Q(model_version__trained_at__lte=F("computed_at"))
+            )
             .order_by()
             .values("lead_id")
             .annotate(first=Min("computed_at"))
@@ -109,32 +118,47 @@ def revops_lead_frame(*, now: datetime) -> pd.DataFrame:
         ),
         columns=["lead_id", "first_qualified_at"],
     )
-    with_opportunity = set(
+    first_opportunity = dict(
         Opportunity.objects.filter(lead__isnull=False)
         .order_by()
-        .values_list("lead_id", flat=True)
-        .distinct()
+        .values("lead_id")
+        .annotate(first=Min("created_at"))
+        .values_list("lead_id", "first")
     )
     # The latest verdict per lead wins: ordered oldest first, later rows overwrite.
     latest: dict[int, tuple[str, str, datetime]] = {}
+    first_rejected: dict[int, datetime] = {}
     for lead_id, verdict, reason, at in (
         Feedback.objects.order_by("created_at", "pk")
         .values_list("lead_id", "verdict", "reason", "created_at")
         .iterator(chunk_size=5000)
     ):
         latest[lead_id] = (verdict, reason, at)
+        if verdict == FeedbackVerdict.REJECT:
+            first_rejected.setdefault(lead_id, at)
     feedback = pd.DataFrame.from_records(
-        [(k, *v) for k, v in latest.items()],
-        columns=["lead_id", "verdict", "reason", "feedback_at"],
+        [(k, *v, first_rejected.get(k)) for k, v in latest.items()],
+        columns=["lead_id", "verdict", "reason", "feedback_at", "first_rejected_at"],
     )
     frame = leads.merge(current, on="lead_id", how="left")
     frame = frame.merge(first, on="lead_id", how="left").merge(feedback, on="lead_id", how="left")
-    for column in ("created_at", "converted_at", "closed_at", "first_qualified_at", "feedback_at"):
+    frame = frame.merge(_assessed_before_outcome(), on="lead_id", how="left")
+    frame["first_opportunity_at"] = frame["lead_id"].map(first_opportunity)
+    for column in (
+        "created_at", "converted_at", "closed_at", "first_qualified_at", "feedback_at",
+        "first_rejected_at", "first_opportunity_at", "before_at",
+    ):  # fmt: skip
         frame[column] = pd.to_datetime(frame[column], utc=True)
+    # As `_outcome_at` has the database compute it for `_assessed_before_outcome`. One unit
+    # for the three: pandas reads each column at the precision its values need.
+    converted, closed, deal = (
+        frame[c].dt.as_unit("us") for c in ("converted_at", "closed_at", "first_opportunity_at")
+    )
+    frame["outcome_at"] = converted.fillna(closed).fillna(deal)
     frame["tier"] = frame["tier"].astype(object).where(frame["tier"].notna(), None)
     frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce")
     frame["point_score"] = pd.to_numeric(frame["point_score"], errors="coerce")
-    frame["has_opportunity"] = frame["lead_id"].isin(with_opportunity)
+    frame["has_opportunity"] = frame["lead_id"].isin(first_opportunity.keys())
     frame["hours_to_qualify"] = (
         frame["first_qualified_at"] - frame["created_at"]
     ).dt.total_seconds() / 3600.0
@@ -150,6 +174,59 @@ def revops_lead_frame(*, now: datetime) -> pd.DataFrame:
     frame["email_domain_type"] = domain_type(domains, config).to_numpy()
     frame["region"] = frame["region"].fillna("").astype(str).replace("", "unknown")
     return frame
+
+
+def _outcome_at() -> Coalesce:
+    """When a lead's outcome became known: its conversion, its closing, or its first deal."""
+    first_deal = Opportunity.objects.filter(lead_id=OuterRef("pk")).order_by("created_at")
+    return Coalesce(
+        F("converted_at"), F("closed_at"), Subquery(first_deal.values("created_at")[:1])
+    )
+
+
+def _assessed_before_outcome() -> pd.DataFrame:
+    """Per lead with an outcome, its latest qualification computed before that outcome (one
+    query: an index seek per lead on qualification_lead_time_idx)."""
+    latest = (
+        Qualification.objects.filter(lead_id=OuterRef("pk"), computed_at__lt=OuterRef("outcome_at"))
+        .order_by("-computed_at", "-pk")
+        .values("pk")[:1]
+    )
+    chosen = (
+        Lead.objects.annotate(outcome_at=_outcome_at())
+        .filter(outcome_at__isnull=False)
+        .annotate(before=Subquery(latest))
+        .filter(before__isnull=False)
+        .values("before")
+    )
+    fields = {
+        "lead_id": "lead_id",
+        "computed_at": "before_at",
+        "model_version_id": "before_model",
+        "tier": "before_tier",
+        "conversion_probability": "before_probability",
+        "point_score": "before_point_score",
+    }
+    rows = (
+        Qualification.objects.filter(pk__in=chosen)
+        .order_by()
+        .values_list(*fields)
+        .iterator(chunk_size=5000)
+    )
+    return pd.DataFrame.from_records(list(rows), columns=list(fields.values()))
+
+
+def conversion_version_facts() -> dict[int, VersionFacts]:
+    """Each conversion model's training time and time-ordered holdout cutoff (`dashboards.live`
+    decides with them which leads a model cannot have trained on). One query, no artifacts."""
+    rows = ModelVersion.objects.filter(kind=ModelKind.CONVERSION).values_list(
+        "pk", "trained_at", "metrics__holdout__method", "metrics__holdout__cutoff"
+    )
+    facts = {}
+    for pk, trained_at, method, cutoff in rows:
+        parsed = parse_datetime(cutoff) if method == "time" and isinstance(cutoff, str) else None
+        facts[int(pk)] = VersionFacts(trained_at=trained_at, holdout_cutoff=parsed)
+    return facts
 
 
 def model_version_active_conversion() -> ModelVersion | None:
@@ -204,6 +281,9 @@ class RevopsReport:
     fairness: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, Any] = field(default_factory=dict)
+    # What the outcome figures are computed over (`dashboards.live.live_summary`); empty in
+    # a report from before they were computed over the live leads only.
+    live: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -232,6 +312,7 @@ def revops_report() -> RevopsReport:
         fairness=report.get("fairness", []),
         drift=report.get("drift", {}),
         outcomes=report.get("outcomes", {}),
+        live=report.get("live", {}),
     )
 
 

@@ -29,6 +29,7 @@ from dashboards.charts import render as render_chart
 from dashboards.charts import revops as charts
 from dashboards.models import TrainingRun
 from dashboards.selectors import revops as selectors
+from dashboards.selectors.schedule import snapshot_schedule
 from scoring.models import ModelVersion
 
 OVERVIEW_TEMPLATE = "dashboards/revops/overview.html"
@@ -103,6 +104,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         return _vary(render(request, f"{OVERVIEW_TEMPLATE}#tier-history", context))
     context["report"] = selectors.revops_report()
     context["can_manage"] = can_manage_models(request.user)
+    context["schedule"] = snapshot_schedule()
     return _vary(render(request, OVERVIEW_TEMPLATE, context))
 
 
@@ -138,7 +140,9 @@ def _models_context(request: HttpRequest) -> dict[str, Any]:
         )
         if lift.get("model")
         else "",
+        "live": report.live,
         "can_manage": can_manage_models(request.user),
+        "schedule": snapshot_schedule(),
         "training": _training_status(),
     }
 
@@ -262,6 +266,8 @@ def fairness(request: HtmxHttpRequest) -> HttpResponse:
         "report": report,
         "active": active,
         "segment_auc": selectors.segment_auc_rows(active) if active else [],
+        "can_manage": can_manage_models(request.user),
+        "schedule": snapshot_schedule(),
     }
     return _vary(render(request, FAIRNESS_TEMPLATE, context))
 
@@ -289,6 +295,9 @@ def drift(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "feature-detail":
         return _vary(render(request, f"{DRIFT_TEMPLATE}#feature-detail", context))
     # The PSI chart only on the whole page: a fragment computes only what it shows.
+    context["active"] = selectors.model_version_active_conversion()
+    context["can_manage"] = can_manage_models(request.user)
+    context["schedule"] = snapshot_schedule()
     context["psi_chart"] = (
         render_chart(charts.psi_bars(features), element_id="psi-chart") if features else ""
     )

@@ -5,7 +5,9 @@
 - 30 Nurture leads: 2 of them converted (10 converted leads: below the false-negative sample);
 - a rep verdict on 20 Sales Ready leads: 17 accepts, 2 "wrong fit", 1 "bad timing";
 - regions: all Sales Ready leads in EMEA, Nurture ones in NA (NA fails the 80% rule);
-- two conversion models: #old retired (activated before) and #current active.
+- two conversion models: #old retired (activated before) and #current active;
+- every lead qualified by #current 5 days ago, before the outcomes of 3 days ago and after
+  #current was trained, so each lead with an outcome is live (`dashboards.live`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def _lead(n: int, account: Account, **fields: object) -> Lead:
 
 def revops_world(*, rep_user: User | None = None, extra_leads: int = 0) -> RevopsWorld:
     now = timezone.now()
+    scored_at = now - timedelta(days=5)
     old = ModelVersionFactory(
         status=ModelStatus.RETIRED,
         artifact=real_artifact(),
@@ -108,6 +111,7 @@ def revops_world(*, rep_user: User | None = None, extra_leads: int = 0) -> Revop
         q = Qualification.objects.create(
             lead=lead,
             model_version=current,
+            computed_at=scored_at,
             tier=Tier.SALES_READY,
             confidence=Confidence.HIGH,
             conversion_probability=0.55,
@@ -133,6 +137,7 @@ def revops_world(*, rep_user: User | None = None, extra_leads: int = 0) -> Revop
         Qualification.objects.create(
             lead=lead,
             model_version=current,
+            computed_at=scored_at,
             tier=Tier.NURTURE,
             confidence=Confidence.MEDIUM,
             conversion_probability=0.05,

@@ -346,7 +346,7 @@ def test_metric_round_trips_through_json_storage() -> None:
     metric = m.qualification_accuracy(frame([{**READY, **WON}]), min_sample=1)
 
     assert m.Metric.from_dict(metric.as_dict()) == metric
-    assert metric.definition.startswith("Share of Sales Ready")
+    assert metric.definition.startswith("Share of live Sales Ready")
 
 
 def test_size_bands() -> None:
