@@ -181,6 +181,7 @@ class IdealCustomerProfileForm(OneActiveProfileMixin):
             "seniorities",
             "departments",
             "title_keywords",
+            "fiscal_year_start_month",
         )
 
     def clean(self) -> dict[str, Any]:
@@ -222,6 +223,16 @@ class IdealCustomerProfileAdmin(admin.ModelAdmin):
             },
         ),
         ("Person", {"fields": ("seniorities", "departments", "title_keywords")}),
+        (
+            "Timing",
+            {
+                "fields": ("fiscal_year_start_month",),
+                "description": (
+                    "The budget cycle of accounts whose own fiscal-year start the CRM does "
+                    "not give: the timing fit counts the months before it."
+                ),
+            },
+        ),
         (None, {"fields": ("updated_at",)}),
     )
 

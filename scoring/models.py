@@ -31,6 +31,10 @@ class IdealCustomerProfile(models.Model):
     seniorities = models.JSONField(default=list, blank=True)
     departments = models.JSONField(default=list, blank=True)
     title_keywords = models.JSONField(default=list, blank=True)
+    # The budget cycle of an account whose own fiscal year the CRM does not give.
+    fiscal_year_start_month = models.PositiveSmallIntegerField(
+        default=1, help_text="Month (1-12) a target account's fiscal year usually starts."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -38,6 +42,10 @@ class IdealCustomerProfile(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=Q(is_active=True), name="icp_one_active"
+            ),
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="icp_fiscal_year_start_month_range",
             ),
         ]
 
@@ -60,6 +68,8 @@ class RuleAction(models.TextChoices):
     DISQUALIFY = "disqualify", "Disqualify (low-priority pool)"
     ROUTE_SUCCESS = "route_success", "Route to customer success"
     ROUTE_SUPPORT = "route_support", "Route to support"
+    # Students, researchers and the like: kept in touch through community resources, no sales.
+    ROUTE_COMMUNITY = "route_community", "Route to community"
     NURTURE = "nurture", "Nurture"
 
 
