@@ -50,6 +50,9 @@ _SALES_MANAGER: Grants = {
     "routing.routingpool": ("view", "add", "change", "delete"),
     "routing.routingrule": ("view", "add", "change", "delete"),
     "routing.assignment": ("view", "add", "change", "delete"),
+    # Where each alternative path's leads go, and the webhook log ("deliver again" changes it).
+    "routing.pathdestination": ("view", "add", "change", "delete"),
+    "routing.webhookdelivery": ("view", "change"),
     "scoring.disqualificationrule": ("view", "change"),
     "scoring.idealcustomerprofile": ("view", "change"),
     "scoring.pointrule": ("view", "change"),
@@ -77,6 +80,8 @@ _PROJECT_MODELS: tuple[str, ...] = (
     "routing.routingpool",
     "routing.routingrule",
     "routing.assignment",
+    "routing.pathdestination",
+    "routing.webhookdelivery",
 )
 
 # RevOps watches everything, owns the scoring configuration and the model registry, and

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboards.views import home, manager, revops, sdr, sync
+from dashboards.views import home, manager, paths, revops, sdr, sync
 
 app_name = "dashboards"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     *sdr.urlpatterns,
     *manager.urlpatterns,
+    *paths.urlpatterns,
     *revops.urlpatterns,
     *sync.urlpatterns,
 ]

@@ -197,6 +197,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0),
         "options": {"expire_seconds": 3000},
     },
+    # Path webhook deliveries whose task was lost (broker down at commit, a worker died).
+    "routing-webhook-resume": {
+        "task": "routing.tasks.webhook_deliveries_resume_task",
+        "schedule": env_int("LEADQUAL_WEBHOOK_RESUME_SECONDS", default=300, minimum=10),
+        "options": {"expire_seconds": 240},
+    },
     # Pull then push; skipped with a log line while SALESFORCE_ENABLED is off. The period is
     # SALESFORCE_SYNC_MINUTES (read here because the Salesforce block comes later).
     "salesforce-sync": {
@@ -363,6 +369,17 @@ LEADQUAL_QUALIFICATION_MONTHLY_COST = (
 )
 # Where a lead is being worked, for the lead API's detail (same one-way reason).
 LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER = "routing.selectors.lead_current_assignment"
+# Path webhooks (docs/paths.md): attempts before a delivery is given up, and the wait before
+# the second attempt, doubled for each one after, at most the maximum.
+LEADQUAL_WEBHOOK_MAX_ATTEMPTS = env_int("LEADQUAL_WEBHOOK_MAX_ATTEMPTS", default=8, minimum=1)
+LEADQUAL_WEBHOOK_RETRY_SECONDS = env_float("LEADQUAL_WEBHOOK_RETRY_SECONDS", default=30.0)
+LEADQUAL_WEBHOOK_RETRY_MAX_SECONDS = env_float("LEADQUAL_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+if not 0 < LEADQUAL_WEBHOOK_RETRY_SECONDS <= LEADQUAL_WEBHOOK_RETRY_MAX_SECONDS:
+    raise ImproperlyConfigured(
+        "LEADQUAL_WEBHOOK_RETRY_SECONDS must be above 0 and at most "
+        "LEADQUAL_WEBHOOK_RETRY_MAX_SECONDS "
+        f"(got {LEADQUAL_WEBHOOK_RETRY_SECONDS:g} and {LEADQUAL_WEBHOOK_RETRY_MAX_SECONDS:g})."
+    )
 
 LOGGING = {
     "version": 1,

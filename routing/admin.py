@@ -746,3 +746,7 @@ class RoutingSettingsAdmin(SingletonAdmin):
         ),
         (None, {"fields": ("updated_at",)}),
     )
+
+
+# The alternative paths' destinations and the webhook log: their own module, registered here.
+from routing import admin_paths  # noqa: E402, F401

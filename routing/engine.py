@@ -9,10 +9,12 @@ Decision order:
 
 1. A lead that is not Sales Ready goes to its queue, first match wins: a buyer-looking lead
    caught by a disqualifier (`needs_review`) to human review; the disqualifier's action
-   route_success / route_support / nurture to customer success / support / marketing nurture;
-   its action disqualify (competitor, student, job seeker, analyst, spam, below minimum fit)
-   to the low-priority pool; then by tier, nurture and disqualify likewise, and a lead with
-   no tier yet to human review. A rule's action outranks the tier, as in qualification.
+   route_success / route_support / route_community / nurture to customer success / support /
+   community / marketing nurture; its action disqualify (competitor, analyst, spam, below
+   minimum fit, and whatever else an admin set so) to the low-priority pool; then by tier,
+   nurture and disqualify likewise, and a lead with no tier yet to human review. A rule's
+   action outranks the tier, as in qualification. The queues other than sales and review are
+   the alternative paths (routing.models.ALTERNATIVE_PATHS).
 2. A lead at an owned account goes to the account owner when the owner is active, not out of
    office, under open-lead capacity and under the daily cap. Skills do not matter here, and
    the owner's leads move no round-robin credit.
@@ -60,6 +62,7 @@ QUEUE_SALES = "sales"
 QUEUE_NURTURE = "nurture"
 QUEUE_SUCCESS = "success"
 QUEUE_SUPPORT = "support"
+QUEUE_COMMUNITY = "community"
 QUEUE_LOW_PRIORITY = "low_priority"
 QUEUE_REVIEW = "review"
 
@@ -73,7 +76,16 @@ DISQUALIFY = "disqualify"
 ACTION_DISQUALIFY = "disqualify"
 ACTION_ROUTE_SUCCESS = "route_success"
 ACTION_ROUTE_SUPPORT = "route_support"
+ACTION_ROUTE_COMMUNITY = "route_community"
 ACTION_NURTURE = "nurture"
+
+# The disqualifier categories that say who the person is (scoring.models.RuleCategory), not how
+# ready they are: a lead one of them catches leaves the sales queue even when a rep accepted
+# it (`leaves_accepted_sales`). Below minimum fit and a non-decision-maker are judgements a rep
+# who is working the lead may know better.
+HARD_DISQUALIFIER_CATEGORIES = frozenset(
+    {"competitor", "student", "job_seeker", "analyst", "spam", "existing_customer_support"}
+)
 
 # Which step of the decision order placed the lead (`Decision.via`).
 VIA_REVIEW = "review"
@@ -101,7 +113,8 @@ class LeadFacts:
     `deal_size` is the predicted deal size that rules' `min_deal_size` compares with;
     `expected_deal_value` (conversion probability x deal size) is what round-robin shares
     fairly. `rule_category` and `rule_action` are those of the disqualification rule that
-    decided the qualification (`Qualification.disqualification_reason` is its reason code).
+    decided the qualification, and `rule_reason_code` its reason code
+    (`Qualification.disqualification_reason`).
     Geography is the lead's, or its account's where the lead has none; `region` uses
     accounts.models.Region codes.
     """
@@ -110,6 +123,7 @@ class LeadFacts:
     tier: str
     rule_category: str = ""
     rule_action: str = ""
+    rule_reason_code: str = ""
     needs_review: bool = False
     account_id: int | None = None
     account_owner_rep_id: int | None = None
@@ -363,12 +377,14 @@ class RoundRobinState:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Where one lead goes and why. `rep_id` is None for queues and for an unassigned lead."""
+    """Where one lead goes and why. `rep_id` is None for queues and for an unassigned lead;
+    `reason_code` is the disqualification rule's when one sent the lead to its queue."""
 
     lead_id: int
     queue: str
     via: str
     reason: str
+    reason_code: str = ""
     rep_id: int | None = None
     pool_id: int | None = None
     rule_id: int | None = None
@@ -464,6 +480,8 @@ def _queue_decision(lead: LeadFacts, value: float) -> Decision | None:
         queue, reason = QUEUE_SUCCESS, f"rule {_label(category)} → customer success queue"
     elif action == ACTION_ROUTE_SUPPORT:
         queue, reason = QUEUE_SUPPORT, f"rule {_label(category)} → support queue"
+    elif action == ACTION_ROUTE_COMMUNITY:
+        queue, reason = QUEUE_COMMUNITY, f"rule {_label(category)} → community"
     elif action == ACTION_NURTURE:
         queue, reason = QUEUE_NURTURE, f"rule {_label(category)} → marketing nurture queue"
     elif action == ACTION_DISQUALIFY:
@@ -479,7 +497,28 @@ def _queue_decision(lead: LeadFacts, value: float) -> Decision | None:
         return None
     via = VIA_REVIEW if queue == QUEUE_REVIEW else VIA_QUEUE
     return Decision(
-        lead_id=lead.lead_id, queue=queue, via=via, reason=reason, tier=tier, expected_value=value
+        lead_id=lead.lead_id,
+        queue=queue,
+        via=via,
+        reason=reason,
+        reason_code=lead.rule_reason_code if action else "",
+        tier=tier,
+        expected_value=value,
+    )
+
+
+def leaves_accepted_sales(lead: LeadFacts) -> bool:
+    """Whether a lead a rep has accepted leaves the sales queue on its new qualification.
+
+    An accepted lead is the rep's to work, whatever the model now says of it: a drop to
+    Nurture, or below minimum fit, stays with them. A hard disqualifier (who the person is:
+    `HARD_DISQUALIFIER_CATEGORIES`) takes it out of sales on to its path, unless the rule
+    flagged it for review (a buyer-looking lead: the rep working it is that review).
+    """
+    return (
+        bool(lead.rule_action)
+        and not lead.needs_review
+        and lead.rule_category in HARD_DISQUALIFIER_CATEGORIES
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,8 +106,21 @@ class Queue(models.TextChoices):
     NURTURE = "nurture", "Marketing nurture"
     SUCCESS = "success", "Customer success"
     SUPPORT = "support", "Support"
+    # Students, researchers and the like: kept in touch through community resources.
+    COMMUNITY = "community", "Community"
     LOW_PRIORITY = "low_priority", "Low-priority pool"
     REVIEW = "review", "Human review"
+
+
+# The alternative paths: where leads that are not for sales go, each with a destination a
+# sales manager configures (PathDestination). Sales and human review are not paths.
+ALTERNATIVE_PATHS: tuple[str, ...] = (
+    Queue.SUCCESS,
+    Queue.SUPPORT,
+    Queue.COMMUNITY,
+    Queue.NURTURE,
+    Queue.LOW_PRIORITY,
+)
 
 
 class RoutingStrategy(models.TextChoices):
@@ -170,6 +186,9 @@ class Assignment(models.Model):
         RoutingPool, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments"
     )
     reason = models.TextField()
+    # The reason code of the disqualification rule that sent the lead here (a path's "why");
+    # empty when the tier alone decided.
+    reason_code = models.CharField(max_length=50, blank=True)
     # Expected value at assignment time, so fairness can compare value and not only counts.
     expected_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     assigned_at = models.DateTimeField(default=timezone.now)
@@ -182,10 +201,21 @@ class Assignment(models.Model):
     reassigned_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reassignments"
     )
+    # Who accepted it: on an alternative path, the team member who marked the lead handled.
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-assigned_at"]
         indexes = [
+            # The leads on a path, newest first: the path pages, and whatever watches them.
+            models.Index(
+                fields=["queue", "-assigned_at"],
+                name="assignment_current_queue_idx",
+                condition=Q(status__in=["open", "accepted"]),
+            ),
             models.Index(
                 fields=["rep", "assigned_at"],
                 name="assignment_open_per_rep_idx",
@@ -216,11 +246,15 @@ class Assignment(models.Model):
 class AssignmentEventKind(models.TextChoices):
     SLA_BREACH = "sla_breach", "SLA breached"
     REASSIGNED = "reassigned", "Reassigned"
+    LEFT_SALES = "left_sales", "Left the sales queue (disqualified)"
+    HANDLED = "handled", "Handled on its path"
 
 
 class AssignmentEvent(models.Model):
-    """What happened to an assignment after it was made, for an operator to see: SLA alerts and
-    reassignments (by a manager, by the SLA check, or by re-routing after re-qualification)."""
+    """What happened to an assignment after it was made, for an operator to see: SLA alerts,
+    reassignments (by a manager, by the SLA check, or by re-routing after re-qualification),
+    a lead leaving the sales queue when a disqualifier catches it, and a path team's "handled".
+    """
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=AssignmentEventKind.choices)
@@ -238,6 +272,203 @@ class AssignmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+
+# --- alternative paths: their destinations and webhook deliveries -----------------------------
+
+
+class PathDestinationKind(models.TextChoices):
+    TEAM = "team", "A team of users, with its own queue page"
+    SALESFORCE = "salesforce", "A Salesforce queue or user as the owner"
+    WEBHOOK = "webhook", "A webhook"
+
+
+# A Salesforce Id, 15 or 18 characters; a lead's owner is a user (005) or a queue (00G).
+SALESFORCE_ID_PATTERN = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+SALESFORCE_OWNER_PREFIXES = {"005": "user", "00G": "queue"}
+WEBHOOK_SECRET_MIN_LENGTH = 16
+
+
+_ID_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id18(value: str) -> str:
+    """The 18-character form of a 15- or 18-character Salesforce Id (what the API returns):
+    the last three characters encode which of the first fifteen are upper case."""
+    if len(value) != 15:
+        return value
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(
+            1 << position
+            for position, char in enumerate(value[chunk * 5 : chunk * 5 + 5])
+            if "A" <= char <= "Z"
+        )
+        suffix += _ID_CHECKSUM_ALPHABET[bits]
+    return value + suffix
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class PathDestination(models.Model):
+    """Who holds the leads of one alternative path, so that they are not left unowned.
+
+    One per path, of one kind: a team of users who work the path's page, a Salesforce queue or
+    user that the push makes the leads' owner, or a webhook that is told of each lead routed to
+    the path. A path without one keeps its leads in the queue, unowned.
+    """
+
+    path = models.CharField(
+        max_length=20,
+        unique=True,
+        choices=[(path, Queue(path).label) for path in ALTERNATIVE_PATHS],
+    )
+    kind = models.CharField(max_length=20, choices=PathDestinationKind.choices)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="path_destinations",
+        help_text="Team: the people who see this path's page and mark its leads handled.",
+    )
+    salesforce_owner_id = models.CharField(
+        max_length=18,
+        blank=True,
+        help_text="Salesforce: the Id of the queue (00G…) or user (005…) to own these leads.",
+    )
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Webhook: where each lead routed here is POSTed."
+    )
+    webhook_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default=new_webhook_secret,
+        help_text="Webhook: the key of the HMAC-SHA256 signature your receiver checks.",
+    )
+    webhook_timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, help_text="Webhook: seconds to wait for an answer before trying again later."
+    )
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(path__in=list(ALTERNATIVE_PATHS)),
+                name="pathdestination_alternative_path",
+            ),
+            models.CheckConstraint(
+                condition=Q(webhook_timeout_seconds__gte=1, webhook_timeout_seconds__lte=60),
+                name="pathdestination_webhook_timeout_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{Queue(self.path).label} → {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        """The fields the kind needs (a team's members are checked by the admin's form)."""
+        errors: dict[str, str] = {}
+        if self.kind == PathDestinationKind.SALESFORCE:
+            owner = self.salesforce_owner_id = self.salesforce_owner_id.strip()
+            if not owner:
+                errors["salesforce_owner_id"] = (
+                    "A Salesforce destination needs the Id of the queue (00G…) or user (005…) "
+                    "that should own these leads."
+                )
+            elif not SALESFORCE_ID_PATTERN.fullmatch(owner):
+                errors["salesforce_owner_id"] = (
+                    f"{owner!r} is not a Salesforce Id: 15 or 18 letters and digits, as in "
+                    "the address of the queue's or user's page in Salesforce."
+                )
+            elif owner[:3] not in SALESFORCE_OWNER_PREFIXES:
+                errors["salesforce_owner_id"] = (
+                    f"{owner} starts with {owner[:3]}: a lead's owner is a queue (00G…) or a "
+                    "user (005…)."
+                )
+            elif salesforce_id18(owner[:15]) != owner and len(owner) == 18:
+                errors["salesforce_owner_id"] = (
+                    f"{owner} is not a valid 18-character Id (its last three characters do "
+                    "not match the case of the first fifteen): copy it again from Salesforce."
+                )
+            else:
+                # Stored as the API returns it, so the push compares like with like.
+                self.salesforce_owner_id = salesforce_id18(owner)
+        elif self.kind == PathDestinationKind.WEBHOOK:
+            if not self.webhook_url:
+                errors["webhook_url"] = "A webhook destination needs the URL to POST to."
+            if len(self.webhook_secret.strip()) < WEBHOOK_SECRET_MIN_LENGTH:
+                errors["webhook_secret"] = (
+                    f"The signing secret needs at least {WEBHOOK_SECRET_MIN_LENGTH} characters: "
+                    "keep the generated one, or paste the one your receiver uses."
+                )
+            if not 1 <= self.webhook_timeout_seconds <= 60:
+                errors["webhook_timeout_seconds"] = "Between 1 and 60 seconds."
+        if errors:
+            raise ValidationError(errors)
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Waiting to retry"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (given up)"
+    # The lead had left the path before the receiver could be told: nothing stale is sent.
+    CANCELLED = "cancelled", "Cancelled (the lead moved on)"
+
+
+class WebhookDelivery(models.Model):
+    """One assignment to a webhook path, told to the receiver: the delivery log.
+
+    One row per assignment, made in the transaction that makes the assignment, so a lead routed
+    to the path is never left untold. `body` is the exact JSON sent, fixed at the first attempt:
+    every retry sends the same bytes, the same `delivery_id` and so the same signature.
+    """
+
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    # Kept when the destination is deleted: the log outlives it.
+    destination = models.ForeignKey(
+        PathDestination, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=20, choices=Queue.choices)
+    url = models.URLField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment"], name="webhookdelivery_one_per_assignment"
+            ),
+        ]
+        indexes = [
+            # The sweep that resumes deliveries whose task was lost.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhookdelivery_unfinished_idx",
+                condition=Q(status__in=["pending", "sending", "retrying"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.delivery_id} ({self.get_status_display()})"
 
 
 class RoundRobinClock(models.Model):

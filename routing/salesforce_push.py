@@ -3,8 +3,10 @@
 What is sent, per lead with a ``salesforce_id``: the score (conversion probability x 100), the
 tier as the org's picklist value, the handoff package as plain text (``routing.handoff.to_text``:
 summary, approach, talking points, stakeholder map, alerts), the top reasons, and ``OwnerId`` =
-the Salesforce user of the rep holding the lead's current assignment. Field names come from the
-``SALESFORCE_PUSH_FIELD_*`` settings; an empty name leaves that field out.
+the Salesforce user of the rep holding the lead's current assignment, or, for a lead on an
+alternative path whose destination is a Salesforce queue or user, that queue or user
+(docs/paths.md). Field names come from the ``SALESFORCE_PUSH_FIELD_*`` settings; an empty name
+leaves that field out.
 
 How:
 
@@ -17,6 +19,10 @@ How:
 * A converted lead is read-only in Salesforce: it is recorded as skipped and never sent again.
   Row locks and 5xx are retried by the client; other per-record refusals are recorded on the
   push state and in the report, and tried again on the next run.
+* A path's owner is checked once per run before it is written (an active user, or a group of
+  type Queue): Salesforce refuses a whole record whose OwnerId it cannot take, so a refused
+  owner is left out of the payload, said once in ``report.owner_errors``, and the lead's other
+  fields still go.
 * The push state is saved after every batch, so a run that stops (API usage over the configured
   share: ``SalesforceLimitExceeded``) or crashes loses nothing and the next run goes on from there.
 """
@@ -26,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -35,11 +41,19 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Lead
-from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescribe
+from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescribe, soql_quote
 from accounts.salesforce.errors import SalesforceConfigError, SalesforceLimitExceeded
 from routing.handoff import TEXT_LIMIT, HandoffPackage, to_text
 from routing.handoff_service import handoffs_for_leads
-from routing.models import Assignment, Queue, SalesforcePushState
+from routing.models import (
+    SALESFORCE_OWNER_PREFIXES,
+    Assignment,
+    PathDestination,
+    PathDestinationKind,
+    Queue,
+    SalesforcePushState,
+    salesforce_id18,
+)
 from routing.selectors import CURRENT_STATUSES
 from scoring.models import Qualification, Tier
 
@@ -137,6 +151,8 @@ class PushReport:
     # Composite collection calls made.
     calls: int = 0
     errors: list[PushError] = field(default_factory=list)
+    # Path owners Salesforce would refuse (not a queue, not an active user): left out.
+    owner_errors: list[str] = field(default_factory=list)
     stopped: bool = False
     stop_reason: str = ""
     api_usage: ApiUsage | None = None
@@ -162,6 +178,21 @@ class _Todo:
     tier: str | None
     # What the push state holds now: kept when this push has no owner to write.
     previous_owner: str
+    # The owner is the lead's path's Salesforce destination, not a rep's user.
+    owner_from_path: bool = False
+    # Nothing but the owner differs from what was last pushed.
+    owner_only: bool = False
+
+
+def path_owners() -> dict[str, str]:
+    """Path → the Salesforce queue or user its leads are owned by (Salesforce destinations)."""
+    return {
+        path: salesforce_id18(owner)
+        for path, owner in PathDestination.objects.filter(
+            kind=PathDestinationKind.SALESFORCE
+        ).values_list("path", "salesforce_owner_id")
+        if owner
+    }
 
 
 def _pending(
@@ -209,6 +240,7 @@ def _pending(
     )
     todo: list[_Todo] = []
     unchanged = 0
+    on_paths = path_owners()
     for (
         lead_id,
         sf_id,
@@ -223,6 +255,9 @@ def _pending(
         s_tier,
     ) in rows.iterator(chunk_size=batch_size):
         owner = owner or None
+        from_path = False
+        if owner is None and queue in on_paths:
+            owner, from_path = on_paths[queue], True
         if q_id is None and owner is None:
             continue  # nothing decided yet
         tier = (
@@ -230,18 +265,92 @@ def _pending(
             if q_id is not None
             else None
         )
-        changed = (
-            (q_id is not None and q_id != s_q)
-            or (owner is not None and owner != (s_owner or None))
-            or (tier is not None and tier != (s_tier or None))
+        others = (q_id is not None and q_id != s_q) or (
+            tier is not None and tier != (s_tier or None)
         )
-        if not changed:
+        owner_changed = owner is not None and owner != (s_owner or None)
+        if not (others or owner_changed):
             unchanged += 1
             continue
         todo.append(
-            _Todo(lead_id, str(sf_id), q_id, probability, owner, tier, previous_owner=s_owner or "")
+            _Todo(
+                lead_id,
+                str(sf_id),
+                q_id,
+                probability,
+                owner,
+                tier,
+                previous_owner=s_owner or "",
+                owner_from_path=from_path,
+                owner_only=not others,
+            )
         )
     return todo, unchanged
+
+
+def _owners_refused(client: SalesforceClient, owners: Collection[str]) -> dict[str, str]:
+    """{owner id: why} of the path owners Salesforce would refuse as a lead's OwnerId: one
+    that does not exist, an inactive user, a group that is not a queue (two queries at most).
+    """
+    found: dict[str, str] = {}
+    by_prefix: dict[str, list[str]] = {}
+    for owner in sorted(owners):
+        by_prefix.setdefault(owner[:3], []).append(owner)
+    users = by_prefix.get("005", [])
+    if users:
+        listed = ", ".join(soql_quote(owner) for owner in users)
+        for record in client.query(f"SELECT Id, IsActive FROM User WHERE Id IN ({listed})"):
+            found[str(record["Id"])] = "" if record.get("IsActive") else "is an inactive user"
+    queues = by_prefix.get("00G", [])
+    if queues:
+        listed = ", ".join(soql_quote(owner) for owner in queues)
+        for record in client.query(f"SELECT Id, Type FROM Group WHERE Id IN ({listed})"):
+            kind = str(record.get("Type") or "")
+            found[str(record["Id"])] = (
+                "" if kind == "Queue" else f"is a group of type {kind or 'unknown'}, not a queue"
+            )
+    refused = {}
+    for owner in owners:
+        why = found.get(owner, "does not exist in the org")
+        if owner[:3] not in SALESFORCE_OWNER_PREFIXES:
+            why = "is neither a queue nor a user"
+        if why:
+            refused[owner] = why
+    return refused
+
+
+def _path_owners_checked(
+    client: SalesforceClient, todo: list[_Todo], report: PushReport
+) -> list[_Todo]:
+    """The batch without the path owners Salesforce would refuse (said in the report)."""
+    owners = {t.owner for t in todo if t.owner_from_path and t.owner}
+    if not owners:
+        return todo
+    refused = _owners_refused(client, owners)
+    if not refused:
+        return todo
+    paths = {owner: path for path, owner in path_owners().items()}
+    kept: list[_Todo] = []
+    dropped: dict[str, int] = {}
+    for item in todo:
+        if not (item.owner_from_path and item.owner in refused):
+            kept.append(item)
+            continue
+        owner = str(item.owner)
+        dropped[owner] = dropped.get(owner, 0) + 1
+        if not item.owner_only:
+            kept.append(replace(item, owner=None, owner_from_path=False))
+    for owner, count in sorted(dropped.items()):
+        path = paths.get(owner, "")
+        label = Queue(path).label if path else "a"
+        message = (
+            f"{label} path: Salesforce owner {owner} {refused[owner]}; {count} lead"
+            f"{'s' if count != 1 else ''} sent without it (fix the path's destination in the "
+            "admin)"
+        )
+        report.owner_errors.append(message)
+        logger.warning("Salesforce push: %s", message)
+    return kept
 
 
 def _clip(text: str, limit: int) -> str:
@@ -420,6 +529,7 @@ def salesforce_push(
 
     try:
         limits = _check_fields(client.describe(LEAD), fields)
+        todo = _path_owners_checked(client, todo, report)
         batches = math.ceil(len(todo) / size)
         for number, start in enumerate(range(0, len(todo), size), start=1):
             batch = todo[start : start + size]

@@ -194,6 +194,10 @@ def salesforce_sync(
             else:
                 summary.push = pushed
                 errors: list[dict[str, Any]] = [e.as_dict() for e in pushed.errors]
+                errors += [
+                    {"code": "PATH_OWNER_REFUSED", "message": message}
+                    for message in pushed.owner_errors
+                ]
                 if pushed.stopped:
                     errors.append({"code": "STOPPED", "message": pushed.stop_reason})
                     summary.status = SyncRunStatus.STOPPED

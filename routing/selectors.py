@@ -29,6 +29,8 @@ from routing.engine import (
 from routing.models import (
     Assignment,
     AssignmentStatus,
+    PathDestination,
+    PathDestinationKind,
     RepRole,
     RoundRobinClock,
     RoundRobinCredit,
@@ -142,6 +144,8 @@ class RoutingSetup:
     team_members: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Rep id → (user id, display name): for Lead.owner and readable reassignment records.
     rep_users: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Path → id of its webhook destination: an assignment there is told to the webhook.
+    webhook_paths: dict[str, int] = field(default_factory=dict)
 
     def round_robin_keys(self) -> set[str]:
         return {pool_key(pool_id) for pool_id in self.pools} | {
@@ -180,6 +184,11 @@ def routing_setup(*, rules: list[RuleSpec] | None = None) -> RoutingSetup:
         rep_teams=rep_teams,
         team_members={team: tuple(ids) for team, ids in team_members.items()},
         rep_users=rep_users,
+        webhook_paths=dict(
+            PathDestination.objects.filter(kind=PathDestinationKind.WEBHOOK).values_list(
+                "path", "pk"
+            )
+        ),
     )
 
 
@@ -298,6 +307,7 @@ def routable_leads(
             tier=tier,
             rule_category=category,
             rule_action=action,
+            rule_reason_code=reason or "",
             needs_review=needs_review,
             account_id=account_id,
             account_owner_rep_id=owner_rep_id,

@@ -32,6 +32,7 @@ from routing.engine import (
     RepCredit,
     RepState,
     RoundRobinState,
+    leaves_accepted_sales,
     pool_key,
     team_key,
 )
@@ -46,6 +47,7 @@ from routing.models import (
     RoutingSettings,
     SalesRep,
 )
+from routing.path_services import webhook_deliveries_create
 from routing.selectors import CURRENT_STATUSES, RoutableLead, RoutingSetup
 from routing.sla import sla_deadline
 
@@ -53,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
 # Queues whose leads are watched rather than worked: no first-touch deadline there.
-UNTIMED_QUEUES = frozenset({Queue.NURTURE, Queue.LOW_PRIORITY})
+UNTIMED_QUEUES = frozenset({Queue.NURTURE, Queue.COMMUNITY, Queue.LOW_PRIORITY})
 
 _NO_REPS: dict[int, RepState] = {}
 _NO_STATE = RoundRobinState()
@@ -71,6 +73,7 @@ class _Move(NamedTuple):
     exclude_rep_id: int | None
     reason: str
     by_user_id: int | None
+    kind: str = AssignmentEventKind.REASSIGNED
 
 
 class _Todo(NamedTuple):
@@ -96,10 +99,19 @@ def assignments_route(
 
     Idempotent: a lead already with a rep in the sales queue stays with them while it is Sales
     Ready, a lead in the queue its qualification sends it to stays there, an accepted lead is
-    the rep's to work (a manager moves it, `assignment_reassign`). A lead whose qualification
-    now sends it elsewhere, or that waited unassigned and now finds a rep, gets a new
-    assignment and its previous one is closed as reassigned. Converted and closed leads are
-    left alone. One transaction per batch of `batch_size` leads.
+    the rep's to work (a manager moves it, `assignment_reassign`), even when the model now
+    says Nurture. A lead whose qualification now sends it elsewhere, or that waited unassigned
+    and now finds a rep, gets a new assignment and its previous one is closed as reassigned.
+
+    Disqualified leads leave the sales queue: a lead a hard disqualifier now catches
+    (`engine.leaves_accepted_sales`: a competitor, a student, an existing customer with a
+    support need...) goes to its path even when a rep had accepted it, with a "left the
+    sales queue" event saying why; the rep's open count drops with it (counts are of current
+    assignments). A lead handled on a path (accepted there) stays while its qualification
+    keeps it on that path. An assignment to a path with a webhook destination is recorded for
+    delivery in the same transaction and sent once it commits.
+
+    Converted and closed leads are left alone. One transaction per batch of `batch_size` leads.
     """
     moment = now or timezone.now()
     ids = sorted(set(lead_ids))
@@ -159,8 +171,20 @@ def _route_batch(
         if move is not None:
             if held is None or held.pk != move.assignment_id:
                 continue  # moved or closed by someone else meanwhile
-        elif held is not None and held.status != AssignmentStatus.OPEN:
-            continue  # accepted: the rep is working it
+        elif (
+            held is not None and held.status != AssignmentStatus.OPEN and held.queue == Queue.SALES
+        ):
+            if not leaves_accepted_sales(lead.facts):
+                continue  # accepted: the rep is working it
+            move = _Move(
+                held.pk,
+                None,
+                f"accepted by {_target(setup, held)}, but disqualifier "
+                f"{_category(lead.facts.rule_category)} caught the lead: out of the sales queue",
+                None,
+                AssignmentEventKind.LEFT_SALES,
+            )
+        # Accepted on a path (handled there): it stays while the decision keeps it there.
         # Without reps the engine still says which queue, and which rule, the lead is for.
         preview = router.route(lead.facts, reps=_NO_REPS, rr_state=_NO_STATE, now=now)
         if (
@@ -228,6 +252,7 @@ def _route_batch(
             rule_id=decision.rule_id,
             pool_id=decision.pool_id,
             reason=decision.reason if move is None else f"{move.reason} → {decision.reason}",
+            reason_code=decision.reason_code,
             expected_value=_money(decision.expected_value),
             assigned_at=now,
             sla_due_at=deadlines[deadline_key],
@@ -261,12 +286,16 @@ def _route_batch(
             status=AssignmentStatus.REASSIGNED
         )
     Assignment.objects.bulk_create(new)
+    if setup.webhook_paths:
+        told = [assignment for assignment in new if assignment.queue in setup.webhook_paths]
+        if told:
+            webhook_deliveries_create(assignments=told, destinations=setup.webhook_paths, now=now)
     if replaced:
         AssignmentEvent.objects.bulk_create(
             [
                 AssignmentEvent(
                     assignment=assignment,
-                    kind=AssignmentEventKind.REASSIGNED,
+                    kind=_event_kind(held, assignment, move),
                     created_at=now,
                     by_user_id=move.by_user_id if move is not None else None,
                     message=(
@@ -370,6 +399,20 @@ def _money(value: float) -> Decimal:
 def _user_of(setup: RoutingSetup, rep_id: int) -> int | None:
     known = setup.rep_users.get(rep_id)
     return known[0] if known is not None else None
+
+
+def _category(code: str) -> str:
+    return code.replace("_", " ") if code else "rule"
+
+
+def _event_kind(held: Assignment, new: Assignment, move: _Move | None) -> str:
+    """A lead a disqualifier took out of the sales queue "left" it; any other move (a drop to
+    Nurture by the model included) is a reassignment."""
+    if move is not None:
+        return move.kind
+    if held.queue == Queue.SALES and new.queue != Queue.SALES and new.reason_code:
+        return AssignmentEventKind.LEFT_SALES
+    return AssignmentEventKind.REASSIGNED
 
 
 def _target(setup: RoutingSetup, assignment: Assignment) -> str:

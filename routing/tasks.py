@@ -1,8 +1,9 @@
 """Celery tasks of the routing app: thin wrappers that take ids and call one service.
 
-Both are safe to run twice: routing leaves a lead that is already where it belongs alone, and
-a breach moves the SLA deadline into the future. A lock timeout or a deadlock the database
-broke (OperationalError) is retried: the transaction rolled back whole.
+All are safe to run twice: routing leaves a lead that is already where it belongs alone, a
+breach moves the SLA deadline into the future, and a webhook delivery already made (or in
+flight) is not made again. A lock timeout or a deadlock the database broke (OperationalError)
+is retried: the transaction rolled back whole.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from routing import services
+from routing import path_services, services
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,24 @@ def assignments_check_sla_task() -> dict[str, int]:
     """The periodic SLA check: alert on breaches, reassign repeat breaches."""
     result = services.assignments_check_sla()
     return {"breached": len(result.breached), "reassigned": len(result.reassigned)}
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def webhook_delivery_send_task(self: Task, delivery_id: int) -> str:
+    """One attempt at a path webhook delivery; a 5xx or no answer schedules the next one, with
+    the backoff the service chose (it also decides when to give up)."""
+    outcome = path_services.webhook_delivery_send(delivery_id=delivery_id)
+    # Run inline (no broker), a retry would repeat at once and hold up whoever routed the
+    # lead: the delivery waits, "retrying", for the resume sweep instead.
+    if outcome.retry_in is not None and not self.request.is_eager:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def webhook_deliveries_resume_task() -> int:
+    """The periodic sweep (beat: routing-webhook-resume): deliveries whose task was lost."""
+    return len(path_services.webhook_deliveries_resume())
 
 
 def route_qualified(lead_ids: Sequence[int]) -> None:

@@ -82,10 +82,12 @@ def decide_tiers(
         np.where(probability >= thresholds.nurture, NURTURE, DISQUALIFY),
     ).astype(object)
     actions = np.asarray(rule_action, dtype=object)
-    # Routed-elsewhere actions (success, support) keep the lead out of the sales queue but are
-    # not a judgement that the person is worthless; nurture is its own tier.
+    # Routed-elsewhere actions (success, support, community) keep the lead out of the sales
+    # queue but are not a judgement that the person is worthless; nurture is its own tier.
     tier = np.where(actions == "disqualify", DISQUALIFY, tier)
-    tier = np.where(np.isin(actions, ["route_success", "route_support"]), DISQUALIFY, tier)
+    tier = np.where(
+        np.isin(actions, ["route_success", "route_support", "route_community"]), DISQUALIFY, tier
+    )
     tier = np.where(actions == "nurture", NURTURE, tier)
     return np.asarray(tier)
 

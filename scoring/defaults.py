@@ -29,6 +29,10 @@ Disqualification rules, one per `RuleCategory`, with the `parameters` the rule e
   expressions, matched in full, case-insensitively, against the name and the email's local
   part].
 - ``minimum_fit``: ``min_company_fit`` and ``min_role_fit`` (0-100): below either matches.
+
+Students and researchers go to the community path (``route_community``) rather than the
+low-priority pool. Like every default, that holds for a rule this creates: a student rule that
+already exists keeps the action it has, which an admin changes (docs/paths.md).
 """
 
 from __future__ import annotations
@@ -154,10 +158,11 @@ DISQUALIFICATION_RULES: tuple[_Rule, ...] = (
           {"domains": list(ANALYST_DOMAINS),
            "title_keywords": ["industry analyst", "research director", "principal analyst"]},
           "Analyst firms: handled by analyst relations, not sales."),
-    _Rule("student", "Student or academic", RuleCategory.STUDENT, RuleAction.DISQUALIFY, 30,
+    _Rule("student", "Student or academic", RuleCategory.STUDENT, RuleAction.ROUTE_COMMUNITY, 30,
           {"domain_suffixes": list(ACADEMIC_DOMAIN_SUFFIXES),
            "title_keywords": list(STUDENT_TITLE_KEYWORDS)},
-          "Academic email domains and student titles: research, not a purchase."),
+          "Academic email domains and student titles: research, not a purchase. Kept in touch "
+          "through the community path rather than a dead pool."),
     _Rule("job_seeker", "Job seeker", RuleCategory.JOB_SEEKER, RuleAction.DISQUALIFY, 40,
           {"min_job_applications": 1, "min_careers_views": 2},
           "A job application, or careers pages without any evaluation activity."),

@@ -32,8 +32,11 @@ from accounts.models import (
 )
 from accounts.services import api_token_issue
 from routing.models import (
+    ALTERNATIVE_PATHS,
     Assignment,
     AssignmentEvent,
+    PathDestination,
+    PathDestinationKind,
     RoundRobinClock,
     RoundRobinCredit,
     RoutingPool,
@@ -42,6 +45,7 @@ from routing.models import (
     SalesforcePushState,
     SalesRep,
     Territory,
+    WebhookDelivery,
 )
 from scoring.models import (
     DisqualificationRule,
@@ -70,6 +74,8 @@ NO_ADD_PAGE = {
     SalesforceSyncState,
     SalesforceSyncRun,
     SalesforcePushState,
+    # Made by routing with the assignment it tells of.
+    WebhookDelivery,
 }
 # One-row models: the list goes straight to the row's change page.
 SINGLETONS = {ScoringSettings, RoutingSettings}
@@ -162,6 +168,24 @@ def build_world(count: int, *, start: int = 0) -> None:
         )
         AssignmentEvent.objects.create(
             assignment=assignment, kind="sla_breach", by_user=user, message="SLA breached"
+        )
+        if i < len(ALTERNATIVE_PATHS):  # one destination per path
+            kinds = list(PathDestinationKind)
+            destination = PathDestination.objects.create(
+                path=ALTERNATIVE_PATHS[i],
+                kind=kinds[i % len(kinds)],
+                salesforce_owner_id="00G5g0000000001AAA",
+                webhook_url=f"https://hooks.example.com/{i}",
+            )
+            destination.members.add(user)
+        WebhookDelivery.objects.create(
+            assignment=assignment,
+            path="community",
+            url=f"https://hooks.example.com/{i}",
+            body='{"event":"lead.path_assigned"}',
+            attempts=1,
+            last_status_code=200,
+            status="delivered",
         )
         api_token_issue(name=f"Integration {i}", scope="read", created_by=user)
         RoundRobinClock.objects.create(key=f"pool:{pool.pk}", virtual_time=1.0, leads=i + 1)

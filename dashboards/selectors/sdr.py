@@ -39,6 +39,7 @@ from accounts.models import (
     TouchpointKind,
 )
 from dashboards.forms import SLA_DUE_SOON, SLA_OVERDUE, SORT_NEWEST, SORT_SLA
+from dashboards.selectors.paths import lead_on_users_path
 from routing.handoff import (
     ALERT_SLA,
     COMMITTEE_ROLES,
@@ -380,14 +381,18 @@ def _with_handoff(rows: list[QueueRow], *, now: datetime) -> list[QueueRow]:
 
 
 def lead_for_user(*, user: User, lead_id: int) -> Lead:
-    """`lead_get_for_user`, widened to the leads currently assigned to the user.
+    """`lead_get_for_user`, widened to the leads currently assigned to the user, and to those
+    on an alternative path whose team the user is on.
 
     Raises Lead.DoesNotExist for a missing lead and for one the user may not see alike.
     """
     try:
         return lead_get_for_user(user=user, lead_id=lead_id)
     except Lead.DoesNotExist:
-        if not user.is_authenticated or not _assigned_to(user=user, lead_q=Q(lead_id=lead_id)):
+        if not user.is_authenticated or not (
+            _assigned_to(user=user, lead_q=Q(lead_id=lead_id))
+            or lead_on_users_path(user=user, lead_id=lead_id)
+        ):
             raise
     return lead_get_for_user(user=None, lead_id=lead_id)
 

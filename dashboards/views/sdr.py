@@ -26,6 +26,7 @@ from dashboards.forms import FeedbackForm, QueueFilterForm, RepParamForm, WeeksF
 from dashboards.selectors import account as account_selectors
 from dashboards.selectors import sdr as selectors
 from dashboards.selectors.account import Engagement
+from dashboards.selectors.paths import lead_path
 from dashboards.selectors.sdr import LeadBrief, QueueFilters, Timeline
 from routing.models import SalesRep
 from scoring.services import feedback_create
@@ -78,7 +79,12 @@ def _brief_context(
     weeks = weeks_form.weeks_or_default()
     timeline = selectors.lead_timeline(lead_id=brief.lead.pk, weeks=weeks, now=brief.generated_at)
     qualification_id = brief.qualification.pk if brief.qualification else None
+    held = brief.handoff.assignment
     return {
+        # Which alternative path the lead is on, and who holds it (None in sales or review).
+        "path": lead_path(
+            assignment_id=held.assignment_id if held else None, queue=held.queue if held else ""
+        ),
         "b": brief,
         "lead": brief.lead,
         "timeline": timeline,

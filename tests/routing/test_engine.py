@@ -688,14 +688,19 @@ def test_the_engine_s_values_are_the_models_choices() -> None:
         engine.QUEUE_NURTURE,
         engine.QUEUE_SUCCESS,
         engine.QUEUE_SUPPORT,
+        engine.QUEUE_COMMUNITY,
         engine.QUEUE_LOW_PRIORITY,
         engine.QUEUE_REVIEW,
     } == set(Queue.values)
     assert {WEIGHTED_ROUND_ROBIN, LEAST_LOADED} == set(RoutingStrategy.values)
     assert {SALES_READY, NURTURE, DISQUALIFY} == set(Tier.values)
-    assert {ACTION_DISQUALIFY, ACTION_ROUTE_SUCCESS, ACTION_ROUTE_SUPPORT, ACTION_NURTURE} == set(
-        RuleAction.values
-    )
+    assert {
+        ACTION_DISQUALIFY,
+        ACTION_ROUTE_SUCCESS,
+        ACTION_ROUTE_SUPPORT,
+        engine.ACTION_ROUTE_COMMUNITY,
+        ACTION_NURTURE,
+    } == set(RuleAction.values)
 
 
 @pytest.mark.parametrize(
