@@ -9,11 +9,13 @@ and the list says which paths those are.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.validators import URLValidator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -37,6 +39,7 @@ class PathDestinationForm(forms.ModelForm):
         required=False,
         max_length=500,
         assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
         help_text="Webhook: where each lead routed here is POSTed (https, or http on a private "
         "network).",
     )
@@ -203,8 +206,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "path")
     list_select_related = ("assignment__rep__user",)
-    search_fields = ("=delivery_id", "=assignment__lead__email")
-    search_help_text = "A delivery id, or a lead's exact email address."
+    search_fields = ("=assignment__lead__email",)  # turns the box on; see get_search_results
+    search_help_text = "A delivery id (X-Leadqual-Delivery), or a lead's exact email address."
     raw_id_fields = ("assignment", "destination")
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -227,6 +230,18 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "document",
     )
     readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[WebhookDelivery], search_term: str
+    ) -> tuple[QuerySet[WebhookDelivery], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            # What a receiver quotes: the delivery id from the request's header.
+            return queryset.filter(delivery_id=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(assignment__lead__email__iexact=term), False
 
     @admin.display(description="body sent")
     def document(self, obj: WebhookDelivery) -> str:

@@ -399,6 +399,8 @@ class PathDestination(models.Model):
         elif self.kind == PathDestinationKind.WEBHOOK:
             if not self.webhook_url:
                 errors["webhook_url"] = "A webhook destination needs the URL to POST to."
+            elif not self.webhook_url.lower().startswith(("https://", "http://")):
+                errors["webhook_url"] = "A webhook URL starts with https:// (or http://)."
             if len(self.webhook_secret.strip()) < WEBHOOK_SECRET_MIN_LENGTH:
                 errors["webhook_secret"] = (
                     f"The signing secret needs at least {WEBHOOK_SECRET_MIN_LENGTH} characters: "

@@ -335,6 +335,19 @@ def current_assignments(*, lead_ids: Collection[int]) -> dict[int, Assignment]:
     }
 
 
+def path_assignments(
+    *, path: str, reason_codes: Collection[str] | None = None
+) -> QuerySet[Assignment]:
+    """The current assignments on one alternative path, optionally only those these rules sent
+    there (`Assignment.reason_code`): where a watch of a path's leads starts (a student later
+    at a company domain, a customer with support needs evaluating again). The shape of the
+    index assignment_current_queue_idx, newest first."""
+    assignments = Assignment.objects.filter(queue=path, status__in=CURRENT_STATUSES)
+    if reason_codes is not None:
+        assignments = assignments.filter(reason_code__in=list(reason_codes))
+    return assignments.order_by("-assigned_at", "-pk")
+
+
 def lead_current_assignment(lead_id: int) -> CurrentAssignment | None:
     """The lead's current assignment as scoring's API reports it (the provider named by
     LEADQUAL_CURRENT_ASSIGNMENT_PROVIDER, since scoring cannot import routing)."""
