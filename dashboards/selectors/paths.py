@@ -169,6 +169,8 @@ class PathScope:
     holder: PathHolder
     is_member: bool
     can_handle: bool
+    # Staff open any account page; a member's access stops at the leads on their path.
+    links_accounts: bool = False
 
     @property
     def path(self) -> str:
@@ -195,6 +197,9 @@ def path_scope(*, user: User, path: str) -> PathScope:
         holder=_holder(path, destination),
         is_member=is_member,
         can_handle=is_member or handles_every_path(user),
+        links_accounts=bool(
+            getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)
+        ),
     )
 
 

@@ -125,6 +125,18 @@ def test_a_member_sees_the_leads_waiting_on_the_path_newest_first_with_the_rule_
     assert f'href="/leads/{lead_id}/"' in html
 
 
+def test_a_member_is_not_linked_to_account_pages_they_may_not_open(
+    member: Client, demo_users: dict[str, User]
+) -> None:
+    account = AccountFactory(name="State University")
+    on_path("amy@state.edu", account=account)
+
+    assert f'href="/accounts/{account.pk}/"' not in member.get(COMMUNITY).content.decode()
+    assert member.get(f"/accounts/{account.pk}/").status_code == 404
+    manager_page = client_for(demo_users["manager"]).get(COMMUNITY).content.decode()
+    assert f'href="/accounts/{account.pk}/"' in manager_page
+
+
 def test_the_htmx_request_gets_the_results_fragment_only(member: Client) -> None:
     on_path("amy@mit.edu")
 
