@@ -140,6 +140,34 @@ class PathDestinationAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PathDestination]:
         return super().get_queryset(request).prefetch_related("members")
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj) or (
+            obj is None and self.has_add_permission(request)
+        ):
+            return fieldsets
+        # Read-only viewers (RevOps) see that a secret is set, not the secret.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(
+                        "secret_set" if field == "webhook_secret" else field
+                        for field in options["fields"]
+                    ),
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), "secret_set")
+
+    @admin.display(description="webhook secret")
+    def secret_set(self, obj: PathDestination) -> str:
+        return "set (shown to those who may change it)" if obj.webhook_secret else "not set"
+
     @admin.display(description="held by")
     def holder(self, obj: PathDestination) -> str:
         if obj.kind == PathDestinationKind.TEAM:

@@ -184,7 +184,10 @@ def test_revops_reads_the_destinations_but_does_not_change_them() -> None:
 
     assert revops.get(LIST).status_code == 200
     page = revops.get(reverse("admin:routing_pathdestination_change", args=[destination.pk]))
-    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200 and 'name="_save"' not in html
+    # The signing secret is for those who may change the destination.
+    assert destination.webhook_secret not in html and "shown to those who may change it" in html
     assert revops.post(ADD, form(path=Queue.SUPPORT, kind="salesforce")).status_code == 403
 
 
