@@ -260,6 +260,13 @@ if not re.fullmatch(
 # Called with the ids of the leads whose touchpoints an ingest stored, once it has committed:
 # the debounced re-qualification. Dotted paths: accounts cannot import scoring.
 LEADQUAL_AFTER_INGEST = ["scoring.tasks.leads_requalify_enqueue"]
+# Called with the account evidence an API call, import or sync stored (dicts of
+# accounts.evidence_arrival.EvidenceArrival), once it has committed. Same one-way reason.
+LEADQUAL_AFTER_ACCOUNT_EVIDENCE = ["scoring.tasks.account_evidence_enqueue"]
+# What scoring's account-evidence task does with the arrivals, in this order: each is called
+# with the list of EvidenceArrival (re-score the accounts first, then fire the triggers, so
+# that a trigger's re-qualification sees the account's new priority).
+LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = []
 SPECTACULAR_SETTINGS = {
     "TITLE": "leadqual API",
     "DESCRIPTION": "Events in; leads, accounts, qualifications and models out. See docs/api.md.",

@@ -15,7 +15,9 @@ Decision order:
    nurture and disqualify likewise, and a lead with no tier yet to human review. A rule's
    action outranks the tier, as in qualification. The queues other than sales and review are
    the alternative paths (routing.models.ALTERNATIVE_PATHS).
-2. A lead at an owned account goes to the account owner when the owner is active, not out of
+2. A lead with a preferred rep (the previous owner of a resurfaced lead, the owner of its
+   account's play) goes to that rep when available, else to the rep's team; then a lead at an
+   owned account goes to the account owner when the owner is active, not out of
    office, under open-lead capacity and under the daily cap. Skills do not matter here, and
    the owner's leads move no round-robin credit.
 3. Otherwise to the owner's team (the other reps with the same `team`), by round-robin among
@@ -137,6 +139,11 @@ class LeadFacts:
     lead_source: str = ""
     language: str = ""
     required_skills: frozenset[str] = frozenset()
+    # A rep this lead should go back to before anything else, and why: the previous owner of
+    # a resurfaced lead, or the owner of its account's orchestrated play. Unavailable (or not
+    # a routable rep), routing goes on as usual, beginning with the rep's own team.
+    preferred_rep_id: int | None = None
+    preferred_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,43 +602,21 @@ class Router:
             else frozenset()
         )
 
-        owner_id = lead.account_owner_rep_id
-        if owner_id is not None:
-            owner = reps.get(owner_id)
-            why = "is not a routable rep" if owner is None else owner.unavailable_because(now)
-            if not why:
-                return Decision(
-                    lead_id=lead.lead_id,
-                    queue=QUEUE_SALES,
-                    via=VIA_OWNER,
-                    reason="account owner",
-                    rep_id=owner_id,
-                    tier=lead.tier,
-                    expected_value=value,
-                    eligible=1,
-                )
-            steps.append(f"account owner {why}")
-            if owner is not None and owner.team:
-                team = owner.team
-                members = [r.rep_id for r in reps.values() if r.team == team]
-                placed = self._place(
-                    team_key(team),
-                    members,
-                    reps,
-                    rr_state,
-                    now,
-                    exclude=owner_id,
-                    skills=skills,
-                    language="",
-                    strategy=self.team_strategy,
-                    value=value,
-                )
-                if placed.rep is not None:
-                    steps.append(f"owner's team ({team}) → {placed.text}")
-                    return self._decision(lead, VIA_TEAM, steps, placed, value, None, None)
-                steps.append(f"owner's team ({team}): {placed.text}")
-            elif owner is not None:
-                steps.append("owner has no team")
+        tried: set[int] = set()
+        preferred = lead.preferred_reason or "preferred rep"
+        owners = (
+            (lead.preferred_rep_id, preferred, preferred),
+            (lead.account_owner_rep_id, "account owner", "owner"),
+        )
+        for owner_id, label, whose in owners:
+            if owner_id is None or owner_id in tried:
+                continue
+            tried.add(owner_id)
+            decision = self._owner_step(
+                lead, owner_id, (label, whose), steps, reps, rr_state, now, skills, value
+            )
+            if decision is not None:
+                return decision
 
         facts = _Facts.of(lead)
         rule: RuleSpec | None = None
@@ -723,6 +708,60 @@ class Router:
                 state.apply(decision.credit_update)
             append(decision)
         return RoutingRun(tuple(decisions), current, state)
+
+    def _owner_step(
+        self,
+        lead: LeadFacts,
+        owner_id: int,
+        labels: tuple[str, str],
+        steps: list[str],
+        reps: Mapping[int, RepState],
+        rr_state: RoundRobinState,
+        now: datetime,
+        skills: frozenset[str],
+        value: float,
+    ) -> Decision | None:
+        """The owner, else the owner's team; None (with the steps noted) when neither can.
+        `labels` name the owner in the reason ("account owner") and their team ("owner")."""
+        label, whose = labels
+        owner = reps.get(owner_id)
+        why = "is not a routable rep" if owner is None else owner.unavailable_because(now)
+        if not why:
+            return Decision(
+                lead_id=lead.lead_id,
+                queue=QUEUE_SALES,
+                via=VIA_OWNER,
+                reason=" → ".join([*steps, label]),
+                rep_id=owner_id,
+                tier=lead.tier,
+                expected_value=value,
+                eligible=1,
+            )
+        steps.append(f"{label} {why}")
+        if owner is None:
+            return None
+        if not owner.team:
+            steps.append(f"{whose} has no team")
+            return None
+        team = owner.team
+        members = [r.rep_id for r in reps.values() if r.team == team]
+        placed = self._place(
+            team_key(team),
+            members,
+            reps,
+            rr_state,
+            now,
+            exclude=owner_id,
+            skills=skills,
+            language="",
+            strategy=self.team_strategy,
+            value=value,
+        )
+        if placed.rep is not None:
+            steps.append(f"{whose}'s team ({team}) → {placed.text}")
+            return self._decision(lead, VIA_TEAM, steps, placed, value, None, None)
+        steps.append(f"{whose}'s team ({team}): {placed.text}")
+        return None
 
     def _decision(
         self,

@@ -27,14 +27,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from accounts.evidence_arrival import EvidenceArrival
 from accounts.models import Lead, Touchpoint
 from scoring import selectors, services
 from scoring.ml.conversion import NotEnoughData
@@ -441,3 +444,19 @@ def qualifications_prune_task(older_than_days: int) -> dict[str, object]:
         "Pruned %s retired qualifications computed before %s", result.deleted, result.before
     )
     return {"deleted": result.deleted, "before": result.before.isoformat()}
+
+
+def account_evidence_enqueue(arrivals: list[dict[str, Any]]) -> None:
+    """settings.LEADQUAL_AFTER_ACCOUNT_EVIDENCE: act on the stored account evidence soon."""
+    account_evidence_task.delay(arrivals)
+
+
+@shared_task(acks_late=True, autoretry_for=_RETRY_FOR, retry_backoff=True, max_retries=5)
+def account_evidence_task(arrivals: list[dict[str, Any]]) -> int:
+    """Act on account evidence that arrived: the steps of settings.LEADQUAL_ON_ACCOUNT_EVIDENCE,
+    in order (re-score the accounts, fire the re-qualification triggers). Each step is safe to
+    run twice, so a redelivered or retried message does no harm."""
+    parsed = [EvidenceArrival.from_dict(item) for item in arrivals]
+    for path in settings.LEADQUAL_ON_ACCOUNT_EVIDENCE:
+        import_string(path)(parsed)
+    return len(parsed)

@@ -744,3 +744,47 @@ def test_with_assignment_changes_only_the_load() -> None:
         max_leads_per_day=5,
     )
     assert full.with_assignment() == dataclasses.replace(full, open_leads=8, assigned_today=3)
+
+
+# --- a preferred rep (previous owner of a resurfaced lead, owner of an account's play) -------
+
+
+def test_a_preferred_rep_comes_before_the_account_owner() -> None:
+    team = reps(r1={"team": "SDR East"}, r2={"team": "SDR West"})
+    decision = decide(
+        lead(account_owner_rep_id=1, preferred_rep_id=2, preferred_reason="previous owner"),
+        team,
+    )
+    assert decision.via == VIA_OWNER
+    assert decision.rep_id == 2
+    assert decision.reason == "previous owner"
+    assert decision.credit_update is None
+
+
+def test_an_unavailable_preferred_rep_hands_over_to_their_team_then_the_owner() -> None:
+    team = reps(r1={"team": "SDR East"}, r2={"team": "SDR West", **AWAY}, r3={"team": "SDR West"})
+    to_team = decide(lead(preferred_rep_id=2, preferred_reason="account play owner"), team)
+    assert to_team.via == VIA_TEAM and to_team.rep_id == 3
+    assert to_team.reason.startswith(
+        "account play owner out of office → account play owner's team (SDR West) → "
+    )
+    alone = reps(r1={"team": "SDR East"}, r2={**AWAY})
+    to_owner = decide(
+        lead(account_owner_rep_id=1, preferred_rep_id=2, preferred_reason="previous owner"),
+        alone,
+    )
+    assert to_owner.rep_id == 1
+    assert (
+        to_owner.reason
+        == "previous owner out of office → previous owner has no team → account owner"
+    )
+
+
+def test_a_preferred_rep_who_is_not_routable_is_skipped_with_the_reason() -> None:
+    team = reps(r1={"team": "SDR East"})
+    decision = decide(
+        lead(account_owner_rep_id=1, preferred_rep_id=77, preferred_reason="previous owner"),
+        team,
+    )
+    assert decision.rep_id == 1
+    assert decision.reason == "previous owner is not a routable rep → account owner"
