@@ -38,6 +38,8 @@ class Account(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
     state = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=8, choices=Region.choices, blank=True, db_index=True)
+    # The names of the account's AccountTechnology rows, kept in sync by the technology feed
+    # (accounts.account_feeds): fit scoring and the features read this list.
     tech_stack = models.JSONField(default=list, blank=True)
     funding_stage = models.CharField(max_length=20, choices=FundingStage.choices, blank=True)
     is_customer = models.BooleanField(default=False)
@@ -51,6 +53,13 @@ class Account(models.Model):
     )
     salesforce_id = models.CharField(max_length=18, null=True, blank=True, unique=True)
     attributes = models.JSONField(default=dict, blank=True)
+    # FEEDS (issue 13): the budget cycle, from the CRM; empty means the ICP's default.
+    fiscal_year_start_month = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Month (1-12) this company's fiscal year starts. Empty: the ideal customer "
+        "profile's default month is used.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +69,11 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(domain=Lower("domain")),
                 name="account_domain_lowercase",
+            ),
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__isnull=True)
+                | Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="account_fiscal_year_start_month_range",
             ),
         ]
 
@@ -303,9 +317,25 @@ class IntentSignal(models.Model):
     surge_score = models.FloatField()
     observed_at = models.DateTimeField()
     source = models.CharField(max_length=100, blank=True)
+    # Idempotency (accounts.account_feeds): the vendor's id, unique per source; without one,
+    # the same account, topic, source and observation time is the same signal.
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="intent_unique_external_id_per_source",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "topic", "source", "observed_at"],
+                condition=Q(external_id__isnull=True),
+                name="intent_unique_observation",
+            ),
+        ]
         indexes = [
             models.Index(fields=["account", "observed_at"], name="intent_account_time_idx"),
         ]
@@ -321,6 +351,7 @@ class AccountEventKind(models.TextChoices):
     JOB_POSTING = "job_posting", "Job posting"
     ACQUISITION = "acquisition", "Acquisition"
     CONTRACT_RENEWAL = "contract_renewal", "Competitor contract renewal"
+    COMPETITOR_NEWS = "competitor_news", "Competitor in the news"
 
 
 class AccountEvent(models.Model):
@@ -332,9 +363,30 @@ class AccountEvent(models.Model):
     title = models.CharField(max_length=255)
     details = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=100, blank=True)
+    # FEEDS (issue 13). Idempotency: the sender's id, unique per source; without one, the same
+    # account, kind, time, title and source is the same event (accounts.account_feeds).
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # A contract renewal's incumbent vendor, or the competitor in the news.
+    vendor = models.CharField(max_length=200, blank=True)
+    renews_at = models.DateField(
+        null=True, blank=True, help_text="Contract renewals: the date the contract renews."
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="accountevent_unique_external_id_per_source",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kind", "occurred_at", "title", "source"],
+                condition=Q(external_id__isnull=True),
+                name="accountevent_unique_occurrence",
+            ),
+        ]
         indexes = [
             models.Index(fields=["account", "occurred_at"], name="accountevent_account_time_idx"),
         ]
@@ -496,3 +548,41 @@ class SalesforceSyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+# --- FEEDS (issue 13): technographics ----------------------------------------------------------
+
+
+class AccountTechnology(models.Model):
+    """A technology seen at an account (technographics), from a data vendor, a CSV or the CRM.
+
+    One row per account and normalised name: seeing it again moves last_seen on. The names are
+    mirrored into Account.tech_stack, which fit scoring reads.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="technologies")
+    # Normalised: trimmed, single-spaced, lower case ("salesforce", "google analytics").
+    name = models.CharField(max_length=100)
+    category = models.CharField(
+        max_length=100, blank=True, help_text="e.g. CRM, marketing automation, data warehouse."
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    source = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name_plural = "account technologies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="accounttechnology_unique_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen__gte=models.F("first_seen")),
+                name="accounttechnology_seen_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.account_id}"

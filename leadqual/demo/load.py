@@ -722,6 +722,8 @@ class _World:
                 "surge_score": _Column("float", intent["surge_score"].to_numpy()),
                 "observed_at": _Column("datetime", intent["observed_at"]),
                 "source": _Column("str", intent["source"].tolist()),
+                # The demo's history arrived as it happened.
+                "received_at": _Column("datetime", intent["observed_at"]),
             },
             len(intent),
             tracker=self.tracker,
@@ -738,6 +740,8 @@ class _World:
                 "title": _Column("str", events["title"].tolist()),
                 "details": _Column("json", events["details"].tolist()),
                 "source": _Column("str", events["source"].tolist()),
+                "vendor": _Column("str", [""] * len(events)),
+                "received_at": _Column("datetime", events["occurred_at"]),
             },
             len(events),
             tracker=self.tracker,
