@@ -28,6 +28,7 @@ from django.urls import reverse
 from accounts.models import (
     Account,
     AccountEvent,
+    AccountTechnology,
     ApiToken,
     IntentSignal,
     Lead,
@@ -342,6 +343,7 @@ class AccountForm(forms.ModelForm):
             "region",
             "funding_stage",
             "tech_stack",
+            "fiscal_year_start_month",
             "salesforce_id",
             "attributes",
         )
@@ -390,6 +392,7 @@ class AccountAdmin(admin.ModelAdmin):
                     ("country", "state", "region"),
                     "funding_stage",
                     "tech_stack",
+                    "fiscal_year_start_month",
                 )
             },
         ),
@@ -531,6 +534,16 @@ class AccountEventAdmin(BigTableAdmin):
     list_select_related = ("account",)
     list_filter = ("kind", "occurred_at")
     search_fields = ("title", "account__name", "=account__domain")
+    autocomplete_fields = ("account",)
+    ordering = ("-pk",)
+
+
+@admin.register(AccountTechnology)
+class AccountTechnologyAdmin(BigTableAdmin):
+    list_display = ("name", "category", "account", "first_seen", "last_seen", "source")
+    list_select_related = ("account",)
+    list_filter = ("category", "source")
+    search_fields = ("name", "account__name", "=account__domain")
     autocomplete_fields = ("account",)
     ordering = ("-pk",)
 

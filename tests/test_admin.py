@@ -22,6 +22,7 @@ from accounts.admin import EstimatedCountPaginator
 from accounts.models import (
     Account,
     AccountEvent,
+    AccountTechnology,
     IntentSignal,
     Lead,
     Opportunity,
@@ -141,6 +142,9 @@ def build_world(count: int, *, start: int = 0) -> None:
         )
         AccountEvent.objects.create(
             account=account, kind="funding", occurred_at=now, title="Series B"
+        )
+        AccountTechnology.objects.create(
+            account=account, name="salesforce", first_seen=now, last_seen=now
         )
         Opportunity.objects.create(account=account, lead=lead, stage="discovery", amount=10_000)
         version = ModelVersion.objects.create(
