@@ -188,6 +188,17 @@ def account_priorities(*, account_ids: Iterable[int]) -> dict[int, str]:
     )
 
 
+def lead_account_priorities(*, leads: pd.DataFrame) -> list[str]:
+    """The current priority of each lead's account, in the frame's row order ("" for a lead
+    without an account or at an account never scored): one query for a chunk of leads."""
+    accounts = pd.to_numeric(leads["account_id"], errors="coerce")
+    priorities = account_priorities(account_ids=accounts.dropna().astype("int64").unique().tolist())
+    return [
+        "" if a != a else priorities.get(int(a), "")  # NaN != NaN: no account
+        for a in accounts.tolist()
+    ]
+
+
 def account_qualification_history(
     *, account_id: int, limit: int = 10
 ) -> list[AccountQualification]:
