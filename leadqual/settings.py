@@ -266,7 +266,12 @@ LEADQUAL_AFTER_ACCOUNT_EVIDENCE = ["scoring.tasks.account_evidence_enqueue"]
 # What scoring's account-evidence task does with the arrivals, in this order: each is called
 # with the list of EvidenceArrival (re-score the accounts first, then fire the triggers, so
 # that a trigger's re-qualification sees the account's new priority).
-LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = []
+LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = [
+    "scoring.account_services.accounts_qualify_for_evidence",
+]
+# Called with {account_id: [previous priority, new priority]} once an account's stored
+# priority changed and committed (routing starts and ends the High accounts' plays).
+LEADQUAL_AFTER_ACCOUNT_QUALIFY: list[str] = []
 SPECTACULAR_SETTINGS = {
     "TITLE": "leadqual API",
     "DESCRIPTION": "Events in; leads, accounts, qualifications and models out. See docs/api.md.",

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from scoring import briefs, decision
+from scoring import account_threshold, briefs, decision
 from scoring.briefs import BriefRecord
 from scoring.features import FeatureConfig, FeatureFrames, build_features
 from scoring.fit import IcpSpec, compute_fit
@@ -54,6 +54,9 @@ class EngineConfig:
         default_factory=lambda: decision.Thresholds(sales_ready=0.5, nurture=0.1)
     )
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
+    # Factor on the Sales Ready threshold per account priority (scoring.account_threshold),
+    # applied to leads whose frame has an `account_priority` column.
+    account_factors: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,6 +192,21 @@ def _segment(log_employees: float) -> str:
     return "SMB"
 
 
+def _account_bar(
+    lead_fields: pd.DataFrame, index: pd.Index, config: EngineConfig
+) -> tuple[list[str], np.ndarray | None, list[str]]:
+    """Each lead's account priority, its own Sales Ready threshold (None: the configured one
+    for all) and the note saying what the priority did (see scoring.account_threshold)."""
+    if "account_priority" not in lead_fields.columns:
+        return [""] * len(index), None, [""] * len(index)
+    values = lead_fields["account_priority"].reindex(index).fillna("").astype(str).to_numpy()
+    base = config.thresholds.sales_ready
+    if not config.account_factors:
+        return values.tolist(), None, [""] * len(index)
+    bar = account_threshold.account_sales_ready(base, values, config.account_factors)
+    return values.tolist(), bar, account_threshold.threshold_notes(base, values, bar)
+
+
 def assess(
     frames: FeatureFrames,
     config: EngineConfig,
@@ -234,13 +252,17 @@ def assess(
 
     action = rules["action"].to_numpy()
     needs_review = rules["needs_review"].to_numpy()
-    tier = decision.decide_tiers(probability, action, needs_review, config.thresholds)
+    priorities, sales_ready, notes = _account_bar(lead_fields, features.index, config)
+    tier = decision.decide_tiers(
+        probability, action, needs_review, config.thresholds, sales_ready=sales_ready
+    )
     confidence = decision.confidence_levels(
         probability,
         config.thresholds,
         features["touch_count"].to_numpy(),
         model_ready=models.ready and models.conversion is not None,
         rule_decided=action != "",
+        sales_ready=sales_ready,
     )
     results = pd.DataFrame(index=features.index)
     results["conversion_probability"] = probability
@@ -252,6 +274,8 @@ def assess(
     results["disqualification_reason"] = rules["reason_code"]
     results["needs_review"] = needs_review
     results["rule_category"] = rules["category"]
+    results["account_priority"] = priorities
+    results["threshold_note"] = notes
     if timeline is not None:
         results["timeline_low"] = timeline["low"].to_numpy()
         results["timeline_high"] = timeline["high"].to_numpy()

@@ -74,10 +74,15 @@ def decide_tiers(
     rule_action: np.ndarray,
     needs_review: np.ndarray,
     thresholds: Thresholds,
+    sales_ready: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rules first (any action decides), then the probability against the thresholds."""
+    """Rules first (any action decides), then the probability against the thresholds.
+
+    `sales_ready`: each lead's own Sales Ready threshold (its account's priority moved it, see
+    `scoring.account_threshold`) in place of `thresholds.sales_ready`."""
+    bar = thresholds.sales_ready if sales_ready is None else sales_ready
     tier = np.where(
-        probability >= thresholds.sales_ready,
+        probability >= bar,
         SALES_READY,
         np.where(probability >= thresholds.nurture, NURTURE, DISQUALIFY),
     ).astype(object)
@@ -99,13 +104,13 @@ def confidence_levels(
     *,
     model_ready: bool,
     rule_decided: np.ndarray,
+    sales_ready: np.ndarray | None = None,
 ) -> np.ndarray:
     """high / medium / low, or not_enough_data when the model is not trained on enough outcomes."""
     if not model_ready:
         return np.full(len(probability), "not_enough_data", dtype=object)
-    margin = np.minimum(
-        np.abs(probability - thresholds.sales_ready), np.abs(probability - thresholds.nurture)
-    )
+    bar = thresholds.sales_ready if sales_ready is None else sales_ready
+    margin = np.minimum(np.abs(probability - bar), np.abs(probability - thresholds.nurture))
     level = np.where(
         (margin >= 0.15) & (touch_count >= 5),
         "high",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
@@ -238,6 +239,10 @@ class Qualification(models.Model):
     brief = BriefField(default=dict, blank=True)
     recommended_action = models.TextField(blank=True)
     confidence = models.CharField(max_length=20, choices=Confidence.choices)
+    # ACCOUNTS (issue 13): the account's priority when this was computed, and what it did to
+    # the Sales Ready threshold ("" when it changed nothing).
+    account_priority = models.CharField(max_length=10, blank=True)
+    threshold_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]
@@ -371,3 +376,143 @@ class ScoringSettings(models.Model):
     def load(cls) -> ScoringSettings:
         settings_row, _ = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+# --- ACCOUNTS (issue 13): account qualification --------------------------------------------
+# The account's own score and priority, stored with its history like a lead's Qualification
+# (scoring/account_scoring.py is the pure core, scoring/account_services.py stores it).
+
+
+class AccountPriority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class AccountQualificationReason(models.TextChoices):
+    """Why an account was scored again: the evidence that arrived, or the run that did it."""
+
+    ACCOUNT_EVENT = "account_event", "Account event arrived"
+    INTENT = "intent", "Intent signal arrived"
+    TECHNOLOGY = "technology", "Technology seen"
+    NEW_CONTACT = "new_contact", "New contact at the account"
+    NIGHTLY = "nightly", "Nightly run"
+    MANUAL = "manual", "Run by hand"
+
+
+class AccountScoringSettings(models.Model):
+    """The account priority thresholds and how a priority moves its leads' Sales Ready bar.
+
+    One row, edited by RevOps in the admin (its own row rather than more ScoringSettings
+    columns: the lead thresholds there are recomputed from capacity, these never are).
+    """
+
+    high_threshold = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MaxValueValidator(100)],
+        help_text="Account score (0-100) at or above which an account is High priority.",
+    )
+    medium_threshold = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(100)],
+        help_text="Account score at or above which an account is Medium (below it: Low). "
+        "At most the High threshold.",
+    )
+    high_factor = models.FloatField(
+        default=0.85,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.5)],
+        help_text="A lead at a High account is Sales Ready at this share of the Sales Ready "
+        "threshold (0.85: a 0.42 threshold becomes 0.36). 0.5-1.5; 1 changes nothing.",
+    )
+    medium_factor = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.5)],
+        help_text="The same for a lead at a Medium account. 0.5-1.5; 1 changes nothing.",
+    )
+    low_factor = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.5)],
+        help_text="The same for a lead at a Low account (above 1 raises its bar). 0.5-1.5.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "account scoring settings"
+        verbose_name_plural = "account scoring settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(medium_threshold__lte=models.F("high_threshold"))
+                & Q(high_threshold__lte=100),
+                name="accountscoringsettings_thresholds_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(high_factor__gte=0.5, high_factor__lte=1.5)
+                & Q(medium_factor__gte=0.5, medium_factor__lte=1.5)
+                & Q(low_factor__gte=0.5, low_factor__lte=1.5),
+                name="accountscoringsettings_factors_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Account scoring settings"
+
+    @classmethod
+    def load(cls) -> AccountScoringSettings:
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+    @property
+    def factors(self) -> dict[str, float]:
+        return {
+            AccountPriority.HIGH: self.high_factor,
+            AccountPriority.MEDIUM: self.medium_factor,
+            AccountPriority.LOW: self.low_factor,
+        }
+
+
+class AccountQualification(models.Model):
+    """One assessment of one account. Append-only: the newest has is_current set; a run that
+    finds nothing changed stores nothing, so the history is a list of changes."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="qualifications", db_index=False
+    )
+    is_current = models.BooleanField(default=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+    score = models.PositiveSmallIntegerField()
+    priority = models.CharField(max_length=10, choices=AccountPriority.choices)
+    # [{part, label, points, max, detail}] in display order (account_scoring.account_parts).
+    parts = models.JSONField(default=list, blank=True)
+    roles_engaged = models.JSONField(default=list, blank=True)
+    roles_quiet = models.JSONField(default=list, blank=True)
+    roles_missing = models.JSONField(default=list, blank=True)
+    departments = models.JSONField(default=list, blank=True)
+    # The committee roles to reach next, as steps (account_scoring.account_play).
+    play = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=20, choices=AccountQualificationReason.choices)
+    # What arrived, in words ("funding", an intent topic): empty for a run.
+    reason_detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(is_current=True),
+                name="accountqualification_one_current",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-computed_at"], name="accountqual_account_time_idx"),
+            models.Index(
+                fields=["priority"],
+                name="accountqual_current_prio_idx",
+                condition=Q(is_current=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.account_id}: {self.get_priority_display()} {self.score} "
+            f"@ {self.computed_at:%Y-%m-%d %H:%M}"
+        )

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Lead
-from scoring import selectors
+from scoring import account_selectors, selectors
 from scoring.assess import (
     Assessment,
     EngineConfig,
@@ -49,6 +49,7 @@ from scoring.ml.conversion import (
 from scoring.ml.metrics import is_better
 from scoring.ml.ranges import train_range_model
 from scoring.models import (
+    AccountScoringSettings,
     Feedback,
     FeedbackReason,
     FeedbackVerdict,
@@ -89,6 +90,7 @@ def engine_config(*, scoring_settings: ScoringSettings | None = None) -> EngineC
             nurture=settings_row.nurture_threshold,
         ),
         review=ReviewPolicy(min_committee_people=settings_row.review_min_committee_people),
+        account_factors=AccountScoringSettings.load().factors,
     )
 
 
@@ -161,7 +163,7 @@ QUALIFICATION_COLUMNS = (
     "timeline_days_low", "timeline_days_high", "deal_size_low", "deal_size_high", "fit_company",
     "fit_role", "fit_technology", "fit_timing", "point_score", "tier",
     "disqualification_reason", "needs_review", "contributions", "brief", "recommended_action",
-    "confidence",
+    "confidence", "account_priority", "threshold_note",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"contributions", "brief"})
 # Runs of up to this many leads are explained with exact TreeSHAP contributions (a few
@@ -205,6 +207,8 @@ def _qualification_columns(
         "brief": [r.brief_json for r in records],
         "recommended_action": column("recommended_action", str),
         "confidence": column("confidence", str),
+        "account_priority": column("account_priority", str) if n else [],
+        "threshold_note": column("threshold_note", str) if n else [],
     }
 
 
@@ -510,6 +514,7 @@ def leads_qualify(
             if leads.empty:
                 continue
             leads["as_of"] = pd.Timestamp(now)
+            leads["account_priority"] = account_selectors.lead_account_priorities(leads=leads)
             frames = selectors.feature_frames(leads=leads)
             if stage:
                 stage("read")

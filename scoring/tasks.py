@@ -39,9 +39,9 @@ from redis.exceptions import RedisError
 
 from accounts.evidence_arrival import EvidenceArrival
 from accounts.models import Lead, Touchpoint
-from scoring import selectors, services
+from scoring import account_services, selectors, services
 from scoring.ml.conversion import NotEnoughData
-from scoring.models import Qualification, Tier
+from scoring.models import AccountQualificationReason, Qualification, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +320,11 @@ def leads_qualify_task(lead_ids: list[int]) -> dict[str, int]:
 @shared_task(acks_late=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def leads_qualify_all_task(chunk_size: int = services.DEFAULT_CHUNK) -> int:
     """The nightly full re-qualification, in chunks (whole accounts each) a worker's pool
-    processes take one by one."""
+    processes take one by one. The accounts are scored first: each lead's Sales Ready bar
+    reads its account's priority."""
+    account_services.accounts_qualify(
+        reason=AccountQualificationReason.NIGHTLY, requalify_leads=False
+    )
     ids = selectors.lead_ids_for_qualification()
     for chunk in services.qualification_chunks(lead_ids=ids, chunk_size=chunk_size):
         leads_qualify_task.delay(chunk)

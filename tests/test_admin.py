@@ -49,6 +49,8 @@ from routing.models import (
     WebhookDelivery,
 )
 from scoring.models import (
+    AccountQualification,
+    AccountScoringSettings,
     DisqualificationRule,
     Feedback,
     IdealCustomerProfile,
@@ -65,6 +67,8 @@ PROJECT_MODELS = [
 # Written by services (training, qualification), never typed into a form.
 NO_ADD_PAGE = {
     ModelVersion,
+    AccountScoringSettings,
+    AccountQualification,
     Qualification,
     ScoringSettings,
     RoutingSettings,
@@ -79,7 +83,7 @@ NO_ADD_PAGE = {
     WebhookDelivery,
 }
 # One-row models: the list goes straight to the row's change page.
-SINGLETONS = {ScoringSettings, RoutingSettings}
+SINGLETONS = {ScoringSettings, RoutingSettings, AccountScoringSettings}
 LISTED_MODELS = [model for model in PROJECT_MODELS if model not in SINGLETONS]
 ARTIFACT = b"PICKLED-MODEL-BYTES"
 
@@ -212,6 +216,13 @@ def build_world(count: int, *, start: int = 0) -> None:
         )
     ScoringSettings.load()
     RoutingSettings.load()
+    AccountScoringSettings.load()
+    for account in Account.objects.order_by("pk")[:1]:
+        AccountQualification.objects.get_or_create(
+            account=account,
+            is_current=True,
+            defaults={"score": 40, "priority": "medium", "reason": "manual"},
+        )
 
 
 def _url(model: type[Model], view: str, *args: Any) -> str:
