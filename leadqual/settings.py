@@ -186,6 +186,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {"dormant_days": 14, "stale_days": 7},
         "options": {"expire_seconds": 6 * 3600},
     },
+    # "Not buying now" verdicts whose revisit date has come resurface for their rep in the
+    # morning (the nightly full run also enqueues it).
+    "scoring-triggers-revisit-due": {
+        "task": "scoring.tasks.triggers_revisit_due_task",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # Gated: the new model is switched on only if it beats the active one on the same holdout.
     "scoring-train-weekly": {
         "task": "scoring.tasks.model_train_task",
@@ -266,7 +273,10 @@ LEADQUAL_AFTER_ACCOUNT_EVIDENCE = ["scoring.tasks.account_evidence_enqueue"]
 # What scoring's account-evidence task does with the arrivals, in this order: each is called
 # with the list of EvidenceArrival (re-score the accounts first, then fire the triggers, so
 # that a trigger's re-qualification sees the account's new priority).
-LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = []
+LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = [
+    # TRIGGERS: company change, competitor news, intent surges, new contacts (docs/triggers.md).
+    "scoring.trigger_services.triggers_on_account_evidence",
+]
 SPECTACULAR_SETTINGS = {
     "TITLE": "leadqual API",
     "DESCRIPTION": "Events in; leads, accounts, qualifications and models out. See docs/api.md.",
