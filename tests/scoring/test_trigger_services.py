@@ -45,7 +45,7 @@ def _threshold(value: float) -> None:
     )
 
 
-def _engaged_lead(days_ago: float, **fields: object):  # type: ignore[no-untyped-def]
+def _engaged_lead(days_ago: float, **fields: Any) -> Lead:
     account = fields.pop("account", None) or AccountFactory(
         country="DE", employee_count=500, industry="software"
     )
@@ -58,6 +58,11 @@ def _engaged_lead(days_ago: float, **fields: object):  # type: ignore[no-untyped
         )
     services.leads_qualify(lead_ids=[lead.pk], notify=False)
     return lead
+
+
+def _arrival(lead: Lead, kind: str, record_id: int) -> EvidenceArrival:
+    assert lead.account_id is not None
+    return EvidenceArrival(account_id=lead.account_id, kind=kind, record_id=record_id)
 
 
 def test_the_migration_seeds_one_rule_per_trigger_kind() -> None:
@@ -75,9 +80,7 @@ def test_a_funding_round_resurfaces_the_lead_and_routes_it_to_the_previous_owner
     event = AccountEventFactory(account=lead.account, kind="funding", title="Raised $20M Series B")
 
     with django_capture_on_commit_callbacks(execute=True):
-        trigger_services.triggers_on_account_evidence(
-            [EvidenceArrival(account_id=lead.account_id, kind="account_event", record_id=event.pk)]
-        )
+        trigger_services.triggers_on_account_evidence([_arrival(lead, "account_event", event.pk)])
 
     [item] = Resurfacing.objects.filter(lead=lead)
     assert item.trigger == TriggerKind.COMPANY_CHANGE
@@ -91,9 +94,7 @@ def test_a_funding_round_resurfaces_the_lead_and_routes_it_to_the_previous_owner
 
     # The cooldown: the same news again resurfaces nobody.
     again = AccountEventFactory(account=lead.account, kind="funding", title="Raised more")
-    trigger_services.triggers_on_account_evidence(
-        [EvidenceArrival(account_id=lead.account_id, kind="account_event", record_id=again.pk)]
-    )
+    trigger_services.triggers_on_account_evidence([_arrival(lead, "account_event", again.pk)])
     assert Resurfacing.objects.filter(lead=lead).count() == 1
 
 
@@ -134,9 +135,7 @@ def test_a_lead_active_within_the_dormant_window_does_not_resurface() -> None:
 def test_a_new_contact_re_qualifies_its_engaged_colleague() -> None:
     colleague = _engaged_lead(5)
     new = LeadFactory(account=colleague.account, name="Sam New")
-    trigger_services.triggers_on_account_evidence(
-        [EvidenceArrival(account_id=colleague.account_id, kind="new_contact", record_id=new.pk)]
-    )
+    trigger_services.triggers_on_account_evidence([_arrival(colleague, "new_contact", new.pk)])
     fired = dict(Resurfacing.objects.values_list("lead_id", "trigger"))
     assert fired == {colleague.pk: TriggerKind.NEW_CONTACT, new.pk: TriggerKind.NEW_CONTACT}
     assert "New contact Sam New" in Resurfacing.objects.get(lead=colleague).sentences[0]
