@@ -1146,3 +1146,6 @@ class FeedbackAdmin(PerLeadAdmin):
     raw_id_fields = ("lead", "qualification")
     autocomplete_fields = ("user",)
     ordering = ("-pk",)
+
+
+from scoring import admin_triggers  # noqa: E402, F401  (TRIGGERS)
