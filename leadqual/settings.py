@@ -186,6 +186,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {"dormant_days": 14, "stale_days": 7},
         "options": {"expire_seconds": 6 * 3600},
     },
+    # "Not buying now" verdicts whose revisit date has come resurface for their rep in the
+    # morning (the nightly full run also enqueues it).
+    "scoring-triggers-revisit-due": {
+        "task": "scoring.tasks.triggers_revisit_due_task",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # Gated: the new model is switched on only if it beats the active one on the same holdout.
     "scoring-train-weekly": {
         "task": "scoring.tasks.model_train_task",
@@ -268,6 +275,8 @@ LEADQUAL_AFTER_ACCOUNT_EVIDENCE = ["scoring.tasks.account_evidence_enqueue"]
 # that a trigger's re-qualification sees the account's new priority).
 LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = [
     "scoring.account_services.accounts_qualify_for_evidence",
+    # TRIGGERS: company change, competitor news, intent surges, new contacts (docs/triggers.md).
+    "scoring.trigger_services.triggers_on_account_evidence",
 ]
 # Called with {account_id: [previous priority, new priority]} once an account's stored
 # priority changed and committed (routing starts and ends the High accounts' plays).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -40,6 +40,7 @@ from routing.models import (
     SalesRep,
     Territory,
 )
+from routing.resurfacing_owners import resurfacing_owners
 from routing.sla import BusinessHours
 from scoring.models import DisqualificationRule, Qualification
 from scoring.selectors import CurrentAssignment
@@ -278,6 +279,8 @@ def routable_leads(
             "deal_size_high",
         )
     }
+    # A resurfaced lead's previous owner first (TRIGGERS, routing/resurfacing_owners.py).
+    preferred = resurfacing_owners(lead_ids=[row[0] for row in rows])
     result = []
     for (
         lead_id,
@@ -321,6 +324,12 @@ def routable_leads(
             lead_source=source,
             language=language,
         )
+        if lead_id in preferred:
+            facts = replace(
+                facts,
+                preferred_rep_id=preferred[lead_id][0],
+                preferred_reason=preferred[lead_id][1],
+            )
         result.append(RoutableLead(facts, owner_id))
     return result
 

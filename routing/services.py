@@ -48,6 +48,7 @@ from routing.models import (
     SalesRep,
 )
 from routing.path_services import webhook_deliveries_create
+from routing.resurfacing_owners import resurfacings_routed
 from routing.selectors import CURRENT_STATUSES, RoutableLead, RoutingSetup
 from routing.sla import sla_deadline
 
@@ -125,6 +126,8 @@ def assignments_route(
             created.extend(
                 _route_batch(lead_ids=ids[start : start + batch_size], setup=setup, now=moment)
             )
+    # TRIGGERS: a resurfaced lead now with a rep in the sales queue is "routed", to them.
+    resurfacings_routed(lead_ids=ids)
     return created
 
 
@@ -206,9 +209,10 @@ def _route_batch(
     )
     keys = {pool_key(pool_id) for pool_id in pool_ids}
     for item in todo:
-        owner = reps.get(item.lead.facts.account_owner_rep_id or 0)
-        if owner is not None and owner.team:
-            keys.add(team_key(owner.team))
+        for rep_id in (item.lead.facts.preferred_rep_id, item.lead.facts.account_owner_rep_id):
+            owner = reps.get(rep_id or 0)
+            if owner is not None and owner.team:
+                keys.add(team_key(owner.team))
     missing = keys - setup.round_robin_keys()
     if missing:  # a team named since the run started
         _ensure_clocks(missing)
@@ -367,12 +371,14 @@ def _candidates(todo: Sequence[_Todo], setup: RoutingSetup) -> tuple[set[int], s
     for item in todo:
         if item.preview.queue != Queue.SALES:
             continue
-        owner = item.lead.facts.account_owner_rep_id
-        if owner is not None:
-            candidates.add(owner)
-            team = setup.rep_teams.get(owner, "")
-            if team:
-                candidates.update(setup.team_members.get(team, ()))
+        # The preferred rep (a resurfaced lead's previous owner, a play's owner), then the
+        # account owner: each with their team, where the engine falls back to.
+        for owner in (item.lead.facts.preferred_rep_id, item.lead.facts.account_owner_rep_id):
+            if owner is not None:
+                candidates.add(owner)
+                team = setup.rep_teams.get(owner, "")
+                if team:
+                    candidates.update(setup.team_members.get(team, ()))
         rule = setup.rules.get(item.preview.rule_id or 0)
         if rule is not None:
             pool_ids.add(rule.pool_id)

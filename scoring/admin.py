@@ -1148,4 +1148,7 @@ class FeedbackAdmin(PerLeadAdmin):
     ordering = ("-pk",)
 
 
-from scoring import admin_accounts  # noqa: E402, F401
+from scoring import (
+    admin_accounts,  # noqa: F401
+    admin_triggers,  # noqa: F401  (TRIGGERS)
+)

@@ -319,11 +319,25 @@ class Feedback(models.Model):
     verdict = models.CharField(max_length=10, choices=FeedbackVerdict.choices)
     reason = models.CharField(max_length=30, choices=FeedbackReason.choices)
     comment = models.TextField(blank=True)
+    # TRIGGERS: with a "not buying now" verdict, the day the rep asked to hear again; the
+    # timing-window trigger resurfaces the lead on it.
+    revisit_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a 'not buying now' verdict: the day the lead resurfaces for its rep.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "feedback"
+        indexes = [
+            models.Index(
+                fields=["revisit_on"],
+                name="feedback_revisit_on_idx",
+                condition=Q(revisit_on__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} ({self.get_reason_display()})"
@@ -516,3 +530,172 @@ class AccountQualification(models.Model):
             f"{self.account_id}: {self.get_priority_display()} {self.score} "
             f"@ {self.computed_at:%Y-%m-%d %H:%M}"
         )
+
+
+# --- TRIGGERS: re-qualification triggers and why a lead resurfaced (issue 13) ------------------
+
+
+class TriggerKind(models.TextChoices):
+    DORMANT_ACTIVITY = "dormant_activity", "Dormant lead active again"
+    COMPANY_CHANGE = "company_change", "Company change"
+    TIMING_WINDOW = "timing_window", "Timing objection window expired"
+    COMPETITOR_NEWS = "competitor_news", "Competitor in the news"
+    NEW_CONTACT = "new_contact", "New contact at an engaged company"
+    NOW_AT_COMPANY = "now_at_company", "Now at a company"
+    EXPANSION_INTENT = "expansion_intent", "Customer showing expansion intent"
+
+
+class TriggerRule(models.Model):
+    """One re-qualification trigger's settings, edited by a sales manager in the admin.
+
+    One row per trigger kind, seeded by the migration; the trigger services read them on each
+    run (a change applies to the next evidence, nothing is cached across runs).
+    """
+
+    kind = models.CharField(max_length=30, choices=TriggerKind.choices, unique=True)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Off: this trigger never resurfaces a lead (its evidence is still stored).",
+    )
+    cooldown_days = models.PositiveIntegerField(
+        default=14,
+        help_text=(
+            "A lead resurfaces by this trigger at most once in this many days, so a burst of "
+            "news does not put the same lead in front of a rep again and again. 0: no cooldown."
+        ),
+    )
+    dormant_days = models.PositiveIntegerField(
+        default=30,
+        help_text=(
+            "Dormant lead active again: days without any activity after which a lead counts "
+            "as dormant. Closed leads count whatever their last activity."
+        ),
+    )
+    engaged_days = models.PositiveIntegerField(
+        default=90,
+        help_text=(
+            "New contact: a company counts as engaged when one of its people was active in "
+            "the last this many days."
+        ),
+    )
+    event_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Company change and competitor in the news: which account event kinds count, "
+            'e.g. ["funding", "leadership_change", "initiative"].'
+        ),
+    )
+    intent_topics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Competitor in the news and customer expansion: third-party intent topics that "
+            'count (a topic counts when it contains one of these words), e.g. ["competitor", '
+            '"alternative"] or ["upgrade", "enterprise plan"].'
+        ),
+    )
+    min_surge = models.FloatField(
+        default=2.0,
+        help_text=(
+            "Intent topics above: the least surge score that counts (2.0 = researched twice "
+            "as much as usual)."
+        ),
+    )
+    revisit_days = models.PositiveIntegerField(
+        default=90,
+        help_text=(
+            "Timing objection: the revisit date a rep's 'not buying now' verdict proposes, "
+            "this many days ahead (the rep can pick another, up to a year ahead)."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = "re-qualification trigger"
+        constraints = [
+            models.CheckConstraint(condition=Q(dormant_days__gte=1), name="triggerrule_dormant"),
+            models.CheckConstraint(condition=Q(engaged_days__gte=1), name="triggerrule_engaged"),
+            models.CheckConstraint(
+                condition=Q(revisit_days__gte=1, revisit_days__lte=366),
+                name="triggerrule_revisit_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ResurfacingStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for routing"
+    ROUTED = "routed", "Routed"
+    NO_CHANGE = "no_change", "Re-qualified, not Sales Ready"
+
+
+class Resurfacing(models.Model):
+    """Why a lead came back: the trigger, the evidence, the change in qualification, and where
+    routing sent it (the previous owner first)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="resurfacings")
+    trigger = models.CharField(max_length=30, choices=TriggerKind.choices)
+    # Sentences a rep reads ("Funding round: Raised $20M Series B (2 h ago).") and, under
+    # "records", what arrived (the account event, intent signal, touchpoint or new lead ids).
+    evidence = models.JSONField(default=dict, blank=True)
+    fired_at = models.DateTimeField(default=timezone.now)
+    previous_qualification = models.ForeignKey(
+        "Qualification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    qualification = models.ForeignKey(
+        "Qualification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resurfacings",
+    )
+    # "Nurture 18% → Sales Ready 51%" (scoring.triggers.change_line), once re-qualified.
+    change = models.CharField(max_length=200, blank=True)
+    # Lead.owner when it fired: routing tries this user's rep first.
+    previous_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The status the lead had (a closed lead is reopened; see trigger_services).
+    previous_status = models.CharField(max_length=20, blank=True)
+    routed_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    routed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ResurfacingStatus.choices, default=ResurfacingStatus.PENDING
+    )
+
+    class Meta:
+        ordering = ["-fired_at", "-pk"]
+        indexes = [
+            models.Index(fields=["lead", "trigger", "-fired_at"], name="resurfacing_cooldown_idx"),
+            models.Index(
+                fields=["lead"],
+                name="resurfacing_pending_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} ({self.fired_at:%Y-%m-%d})"
+
+    @property
+    def sentences(self) -> list[str]:
+        evidence = self.evidence if isinstance(self.evidence, dict) else {}
+        return [str(s) for s in evidence.get("sentences", [])]

@@ -39,7 +39,7 @@ from redis.exceptions import RedisError
 
 from accounts.evidence_arrival import EvidenceArrival
 from accounts.models import Lead, Touchpoint
-from scoring import account_services, selectors, services
+from scoring import account_services, selectors, services, trigger_services
 from scoring.ml.conversion import NotEnoughData
 from scoring.models import AccountQualificationReason, Qualification, Tier
 
@@ -268,7 +268,11 @@ def leads_requalify_task(
     stored = 0
     try:
         if ids:
+            # Before the qualification: a dormant or closed lead is told apart by how it stood
+            # before this batch's touches (its resurfacing names its previous qualification).
+            resurfaced = trigger_services.triggers_on_activity(lead_ids=ids, now=started)
             stored = services.leads_qualify(lead_ids=ids).leads
+            trigger_services.resurfacings_complete(lead_ids=resurfaced)
     finally:
         _release(ids)
     if take_along:
@@ -328,7 +332,17 @@ def leads_qualify_all_task(chunk_size: int = services.DEFAULT_CHUNK) -> int:
     ids = selectors.lead_ids_for_qualification()
     for chunk in services.qualification_chunks(lead_ids=ids, chunk_size=chunk_size):
         leads_qualify_task.delay(chunk)
+    # Timing objections due today resurface with the nightly run too, not only at the daily
+    # beat entry (an operator may have paused that one).
+    triggers_revisit_due_task.delay()
     return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=_RETRY_FOR, retry_backoff=True, max_retries=3)
+def triggers_revisit_due_task() -> int:
+    """Resurface the leads whose "not buying now" revisit date has come; safe to run twice
+    (a verdict resurfaces its lead once)."""
+    return len(trigger_services.triggers_on_revisit_due())
 
 
 def _dormant_lead_ids(*, dormant_days: int, stale_days: int) -> list[int]:

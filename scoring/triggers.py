@@ -76,6 +76,13 @@ class TriggerSpec:
     # new_contact: how recently a colleague must have been active for the company to count
     # as engaged.
     engaged_days: int = 90
+    # company_change / competitor_news: the account event kinds that count (empty: the
+    # defaults, COMPANY_CHANGE_KINDS and "competitor_news").
+    event_kinds: tuple[str, ...] = ()
+    # competitor_news / expansion_intent: third-party intent topics that count (a topic counts
+    # when it contains one of these, case-insensitively) at or above `min_surge`.
+    intent_topics: tuple[str, ...] = ()
+    min_surge: float = 2.0
 
     def __post_init__(self) -> None:
         if self.kind not in TRIGGERS:
@@ -227,13 +234,17 @@ def on_activity(
     return firings
 
 
-def _company_trigger(item: EvidenceFacts) -> str | None:
+def _company_trigger(item: EvidenceFacts, specs: Mapping[str, TriggerSpec]) -> str | None:
     if item.kind != "event":
         return None
-    if item.subtype in COMPANY_CHANGE_KINDS:
-        return COMPANY_CHANGE
-    if item.subtype == "competitor_news":
-        return COMPETITOR_NEWS
+    for trigger, default in (
+        (COMPANY_CHANGE, COMPANY_CHANGE_KINDS),
+        (COMPETITOR_NEWS, ("competitor_news",)),
+    ):
+        spec = specs.get(trigger)
+        kinds = spec.event_kinds if spec is not None and spec.event_kinds else default
+        if item.subtype in kinds:
+            return trigger
     return None
 
 
@@ -251,7 +262,7 @@ def on_account_evidence(
     """
     grouped: dict[tuple[int, str], list[EvidenceFacts]] = {}
     for item in evidence:
-        trigger = _company_trigger(item)
+        trigger = _company_trigger(item, specs)
         if trigger is not None and _active(specs, trigger) is not None:
             grouped.setdefault((item.account_id, trigger), []).append(item)
     firings: list[Firing] = []
@@ -270,6 +281,70 @@ def on_account_evidence(
             ):
                 continue
             firings.append(Firing(lead_id=lead.lead_id, trigger=trigger, evidence=lines, at=now))
+    return firings
+
+
+@dataclass(frozen=True)
+class IntentFacts:
+    """A third-party intent signal (accounts.IntentSignal, as this module needs it)."""
+
+    account_id: int
+    topic: str
+    surge: float
+    occurred_at: datetime
+    source: str = ""
+
+
+def topic_matches(topic: str, spec: TriggerSpec) -> bool:
+    words = topic.casefold()
+    return any(w.strip().casefold() in words for w in spec.intent_topics if w.strip())
+
+
+def on_intent(
+    *,
+    intents: Iterable[IntentFacts],
+    leads_by_account: Mapping[int, Sequence[LeadFacts]],
+    specs: Mapping[str, TriggerSpec],
+    now: datetime,
+) -> list[Firing]:
+    """Firings for intent surges: a competitor-related topic (a displacement opening) for the
+    account's leads as on_account_evidence passes them, and an expansion topic for its
+    customers on a support or success path (a status watch)."""
+    competitor = _active(specs, COMPETITOR_NEWS)
+    expansion = _active(specs, EXPANSION_INTENT)
+    grouped: dict[tuple[int, str], list[IntentFacts]] = {}
+    for item in intents:
+        for spec in (competitor, expansion):
+            if (
+                spec is not None
+                and item.surge >= spec.min_surge
+                and topic_matches(item.topic, spec)
+            ):
+                grouped.setdefault((item.account_id, spec.kind), []).append(item)
+    firings: list[Firing] = []
+    for (account_id, trigger), items in sorted(grouped.items()):
+        spec = specs[trigger]
+        lines = tuple(
+            f"Intent surge on {item.topic!r} x{item.surge:.1f}"
+            f"{f' ({item.source})' if item.source else ''}, {_ago(now - item.occurred_at)}."
+            for item in sorted(items, key=lambda i: i.occurred_at, reverse=True)[:3]
+        )
+        for lead in leads_by_account.get(account_id, ()):
+            if lead.status in FINISHED or not cooled_down(lead, spec, now):
+                continue
+            if trigger == EXPANSION_INTENT:
+                if not (
+                    lead.path in SUPPORT_PATHS or lead.rule_category == "existing_customer_support"
+                ):
+                    continue
+                evidence = tuple(
+                    f"Customer on the {lead.path or 'support'} path: {line}" for line in lines
+                )
+            else:
+                if lead.tier == "sales_ready" or lead.rule_category in IDENTITY_CATEGORIES:
+                    continue
+                evidence = lines
+            firings.append(Firing(lead_id=lead.lead_id, trigger=trigger, evidence=evidence, at=now))
     return firings
 
 

@@ -57,7 +57,9 @@ from scoring.models import (
     ModelVersion,
     PointRule,
     Qualification,
+    Resurfacing,
     ScoringSettings,
+    TriggerRule,
 )
 
 PROJECT_APPS = ("accounts", "scoring", "routing")
@@ -81,6 +83,9 @@ NO_ADD_PAGE = {
     SalesforcePushState,
     # Made by routing with the assignment it tells of.
     WebhookDelivery,
+    # TRIGGERS: one seeded row per trigger kind; resurfacings are written by the triggers.
+    TriggerRule,
+    Resurfacing,
 }
 # One-row models: the list goes straight to the row's change page.
 SINGLETONS = {ScoringSettings, RoutingSettings, AccountScoringSettings}
@@ -205,6 +210,10 @@ def build_world(count: int, *, start: int = 0) -> None:
             direction="pull", status="ok", finished_at=now, counts={"Lead": {"created": i}}
         )
         SalesforcePushState.objects.create(lead=lead, pushed_tier="Sales Ready", pushed_at=now)
+        Resurfacing.objects.create(
+            lead=lead, trigger="company_change", evidence={"sentences": ["Funding round."]},
+            previous_owner=user, routed_to=user, change="Nurture 20% → Sales Ready 45%",
+        )  # fmt: skip
         IdealCustomerProfile.objects.create(
             name=f"ICP {i}", is_active=False, industries=["Fintech"]
         )

@@ -29,6 +29,8 @@ EXPECTED = {
     "scoring-requalify-all-nightly": "scoring.tasks.leads_qualify_all_task",
     "scoring-requalify-dormant": "scoring.tasks.leads_requalify_dormant_sweep_task",
     "scoring-train-weekly": "scoring.tasks.model_train_task",
+    # Timing objections whose revisit date has come (docs/triggers.md).
+    "scoring-triggers-revisit-due": "scoring.tasks.triggers_revisit_due_task",
     "dashboards-metrics-snapshot": "dashboards.tasks.metrics_snapshot_take_task",
     # Path webhook deliveries whose task was lost.
     "routing-webhook-resume": "routing.tasks.webhook_deliveries_resume_task",
