@@ -1148,7 +1148,4 @@ class FeedbackAdmin(PerLeadAdmin):
     ordering = ("-pk",)
 
 
-from scoring import (
-    admin_accounts,  # noqa: F401
-    admin_triggers,  # noqa: F401  (TRIGGERS)
-)
+from scoring import admin_accounts, admin_triggers  # noqa: E402, F401
