@@ -30,6 +30,8 @@ EXPECTED = {
     "scoring-requalify-dormant": "scoring.tasks.leads_requalify_dormant_sweep_task",
     "scoring-train-weekly": "scoring.tasks.model_train_task",
     "dashboards-metrics-snapshot": "dashboards.tasks.metrics_snapshot_take_task",
+    # Managers' lead overrides past their expiry (docs/overrides.md).
+    "scoring-lead-overrides-expire": "scoring.tasks.lead_overrides_expire_task",
     # Path webhook deliveries whose task was lost.
     "routing-webhook-resume": "routing.tasks.webhook_deliveries_resume_task",
     # Every few minutes; the task itself skips while SALESFORCE_ENABLED is off.
