@@ -58,6 +58,11 @@ _SALES_MANAGER: Grants = {
     "scoring.pointrule": ("view", "change"),
     "scoring.modelversion": ("view",),
     "scoring.scoringsettings": ("view",),
+    # Overrides (docs/overrides.md): positive rules and per-lead overrides are the managers'
+    # call; an override is revoked (a change), never deleted, and the audit trail is read-only.
+    "scoring.positiverule": ("view", "add", "change", "delete"),
+    "scoring.leadoverride": ("view", "add", "change"),
+    "scoring.auditevent": ("view",),
 }
 
 _PROJECT_MODELS: tuple[str, ...] = (
@@ -82,6 +87,9 @@ _PROJECT_MODELS: tuple[str, ...] = (
     "routing.assignment",
     "routing.pathdestination",
     "routing.webhookdelivery",
+    "scoring.positiverule",
+    "scoring.leadoverride",
+    "scoring.auditevent",
 )
 
 # RevOps watches everything, owns the scoring configuration and the model registry, and

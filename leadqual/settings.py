@@ -204,6 +204,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0),
         "options": {"expire_seconds": 3000},
     },
+    # Managers' lead overrides past their expiry: closed, and their leads re-qualified
+    # (qualification ignores an expired override already; this routes the lead on).
+    "scoring-lead-overrides-expire": {
+        "task": "scoring.tasks.lead_overrides_expire_task",
+        "schedule": env_int("LEADQUAL_OVERRIDE_EXPIRY_SECONDS", default=300, minimum=10),
+        "options": {"expire_seconds": 240},
+    },
     # Path webhook deliveries whose task was lost (broker down at commit, a worker died).
     "routing-webhook-resume": {
         "task": "routing.tasks.webhook_deliveries_resume_task",

@@ -19,6 +19,7 @@ from scoring import account_threshold, briefs, decision
 from scoring.briefs import BriefRecord
 from scoring.features import FeatureConfig, FeatureFrames, build_features
 from scoring.fit import IcpSpec, compute_fit
+from scoring.overrides import ManualOverrideSpec, PositiveRuleSpec, apply_overrides
 from scoring.points import DEFAULT_ROUTE_THRESHOLD, PointRuleSpec, compute_point_scores
 from scoring.rules import ReviewPolicy, RuleSpec, evaluate_rules, rule_evidence
 
@@ -57,6 +58,7 @@ class EngineConfig:
     # Factor on the Sales Ready threshold per account priority (scoring.account_threshold),
     # applied to leads whose frame has an `account_priority` column.
     account_factors: Mapping[str, float] = field(default_factory=dict)
+    positive_rules: Sequence[PositiveRuleSpec] = ()
 
 
 @dataclass
@@ -214,6 +216,7 @@ def assess(
     *,
     exact_contributions: bool = True,
     progress: Callable[[str], None] | None = None,
+    manual_overrides: Mapping[int, ManualOverrideSpec] | None = None,
 ) -> Assessment:
     """Assess these leads as of their own `as_of`.
 
@@ -221,6 +224,8 @@ def assess(
     (Saabas) contributions instead of exact TreeSHAP: some twenty times faster, the same
     sum (the model's log-odds) and, in practice, the same strongest factors with the same
     signs; bulk re-qualification uses it (see `scoring.services.leads_qualify`).
+    `manual_overrides`: the managers' open, unexpired overrides of these leads, by lead id
+    (see `scoring.overrides` for how they and `config.positive_rules` take precedence).
     """
     leads = frames.leads.reset_index(drop=True)
     features = build_features(frames, config.features)
@@ -256,12 +261,45 @@ def assess(
     tier = decision.decide_tiers(
         probability, action, needs_review, config.thresholds, sales_ready=sales_ready
     )
+    n = len(features)
+    positive_rule_ids: list[int | None] = [None] * n
+    lead_override_ids: list[int | None] = [None] * n
+    override_reason: Any = ""
+    overridden: Any = ""
+    overridden_by = np.zeros(n, dtype=bool)
+    if config.positive_rules or manual_overrides:
+        override_facts = pd.DataFrame(index=features.index)
+        override_facts["email_domain"] = facts["email_domain"]
+        for column in ("account_id", "source"):
+            override_facts[column] = (
+                lead_fields[column].reindex(features.index) if column in lead_fields else None
+            )
+        outcome = apply_overrides(
+            tier=tier,
+            leads=override_facts,
+            rule_category=rules["category"].to_numpy(),
+            rule_reason=rules["reason_code"].to_numpy(),
+            positive_rules=config.positive_rules,
+            manual=manual_overrides or {},
+        )
+        if outcome.decided.any():
+            tier = outcome.tier
+            overridden_by = outcome.decided
+            positive_rule_ids = outcome.positive_rule_id
+            lead_override_ids = outcome.lead_override_id
+            override_reason, overridden = outcome.reason, outcome.overridden
+            # The beaten rule no longer decides: routing and the brief follow the override.
+            rules = rules.copy()
+            rules.loc[overridden_by, ["reason_code", "category", "action", "rule_name"]] = ""
+            rules.loc[overridden_by, "needs_review"] = False
+            action = rules["action"].to_numpy()
+            needs_review = rules["needs_review"].to_numpy()
     confidence = decision.confidence_levels(
         probability,
         config.thresholds,
         features["touch_count"].to_numpy(),
         model_ready=models.ready and models.conversion is not None,
-        rule_decided=action != "",
+        rule_decided=(action != "") | overridden_by,
         sales_ready=sales_ready,
     )
     results = pd.DataFrame(index=features.index)
@@ -276,6 +314,10 @@ def assess(
     results["rule_category"] = rules["category"]
     results["account_priority"] = priorities
     results["threshold_note"] = notes
+    results["positive_rule_id"] = positive_rule_ids
+    results["lead_override_id"] = lead_override_ids
+    results["override_reason"] = override_reason
+    results["overridden_disqualification"] = overridden
     if timeline is not None:
         results["timeline_low"] = timeline["low"].to_numpy()
         results["timeline_high"] = timeline["high"].to_numpy()

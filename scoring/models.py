@@ -243,6 +243,21 @@ class Qualification(models.Model):
     # the Sales Ready threshold ("" when it changed nothing).
     account_priority = models.CharField(max_length=10, blank=True)
     threshold_note = models.CharField(max_length=200, blank=True)
+    # Overrides (docs/overrides.md): what decided instead of the rules and the model, if
+    # anything. No full indexes: a run writes these for every lead and almost all are empty;
+    # the partial indexes below serve "which leads did this rule decide" and deletions.
+    positive_rule = models.ForeignKey(
+        "PositiveRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    lead_override = models.ForeignKey(
+        "LeadOverride", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    # The evidence ("VIP domain acme.com") or the manager's reason, as it was when it decided.
+    override_reason = models.CharField(max_length=300, blank=True)
+    # The disqualifier's reason code an override beat ("" when none matched).
+    overridden_disqualification = models.CharField(max_length=50, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]
@@ -262,6 +277,16 @@ class Qualification(models.Model):
                 fields=["tier", "-conversion_probability"],
                 name="qualification_current_tier_idx",
                 condition=Q(is_current=True),
+            ),
+            models.Index(
+                fields=["positive_rule"],
+                name="qualification_posrule_idx",
+                condition=Q(positive_rule__isnull=False),
+            ),
+            models.Index(
+                fields=["lead_override"],
+                name="qualification_override_idx",
+                condition=Q(lead_override__isnull=False),
             ),
         ]
 
@@ -699,3 +724,213 @@ class Resurfacing(models.Model):
     def sentences(self) -> list[str]:
         evidence = self.evidence if isinstance(self.evidence, dict) else {}
         return [str(s) for s in evidence.get("sentences", [])]
+
+
+# --- OVERRIDES (issue 13): positive rules, per-lead manual overrides, the audit trail --------
+# See docs/overrides.md for the precedence; the matching is the pure core scoring/overrides.py.
+
+
+class PositiveRuleKind(models.TextChoices):
+    VIP_DOMAIN = "vip_domain", "VIP email domain"
+    NAMED_ACCOUNT = "named_account", "Named account"
+    PARTNER_REFERRAL = "partner_referral", "Partner referral (lead source)"
+
+
+class PositiveOutcome(models.TextChoices):
+    SALES_READY = "sales_ready", "Sales Ready"
+
+
+# Who the person is, not how they behave: a positive rule can never beat these (a VIP domain
+# does not make a competitor's employee or a throwaway address a buyer).
+NEVER_OVERRIDDEN_CATEGORIES: frozenset[str] = frozenset(
+    {RuleCategory.COMPETITOR, RuleCategory.SPAM}
+)
+
+
+def positive_rule_default_overrides() -> list[str]:
+    """A new positive rule beats "below minimum fit" only: the common case (a VIP at a small
+    subsidiary, a partner's referral from an unusual industry)."""
+    return [RuleCategory.MINIMUM_FIT.value]
+
+
+class PositiveRule(models.Model):
+    """A condition that lifts a lead to Sales Ready whatever the model says (VIP domains,
+    named accounts, partner referrals). The first active rule by priority that matches, and is
+    allowed to beat the lead's disqualifier if one matched, decides."""
+
+    name = models.CharField(
+        max_length=100, help_text="What sales managers call it, e.g. “Acme VIPs”."
+    )
+    kind = models.CharField(
+        max_length=20,
+        choices=PositiveRuleKind.choices,
+        help_text="VIP email domain: people writing from these domains. Named account: leads of "
+        "the chosen accounts (or of these domains). Partner referral: leads whose source is one "
+        "of the source values.",
+    )
+    domains = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="VIP domain or named account: email domains, one per line (acme.com; "
+        "subdomains such as eu.acme.com match too).",
+    )
+    accounts = models.ManyToManyField(
+        "accounts.Account",
+        blank=True,
+        related_name="+",
+        help_text="Named account: every lead of these accounts.",
+    )
+    sources = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Partner referral: lead source values, one per line, matched without regard "
+        "to case (e.g. partner_referral).",
+    )
+    outcome = models.CharField(
+        max_length=20, choices=PositiveOutcome.choices, default=PositiveOutcome.SALES_READY
+    )
+    overrides_disqualifiers = models.JSONField(
+        default=positive_rule_default_overrides,
+        blank=True,
+        help_text="Disqualifiers this rule beats. Competitor and spam can never be beaten; a "
+        "disqualifier not ticked here wins over the rule.",
+    )
+    # Lower runs first; the first applicable rule decides.
+    priority = models.PositiveIntegerField(
+        default=100, help_text="Lower runs first; the first rule that applies decides."
+    )
+    is_active = models.BooleanField(default=True)
+    reason = models.CharField(
+        max_length=200,
+        help_text="Shown to reps on the brief, e.g. “Strategic account: call within the hour”.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name = "positive rule"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class LeadOverride(models.Model):
+    """A sales manager's decision for one lead: this tier, for this reason, maybe until a date.
+
+    Open until revoked or expired; at most one open per lead. An open override whose
+    expires_at has passed no longer applies, even before the expiry task closes it.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="overrides")
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.SALES_READY)
+    reason = models.TextField(
+        help_text="Why: shown to reps on the brief and kept in the audit trail."
+    )
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: the override stops applying at this time."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    # Set when the expiry was handled (the lead re-qualified, the audit row written).
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-set_at", "-pk"]
+        verbose_name = "lead override"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(revoked_at__isnull=True, expired_at__isnull=True),
+                name="leadoverride_one_open",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="leadoverride_expiry_idx",
+                condition=Q(
+                    revoked_at__isnull=True, expired_at__isnull=True, expires_at__isnull=False
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} → {self.get_tier_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.revoked_at is None and self.expired_at is None
+
+    def applies_at(self, moment: Any) -> bool:
+        """Open and not past its expiry at `moment`."""
+        return self.is_open and (self.expires_at is None or self.expires_at > moment)
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expired_at is not None or (
+            self.expires_at is not None and self.expires_at <= timezone.now()
+        ):
+            return "expired"
+        return "active"
+
+
+class AuditAction(models.TextChoices):
+    # Dotted "<object>.<verb>": issue 15 adds model activation, disqualifier and lead
+    # reassignment actions the same way.
+    POSITIVE_RULE_CREATE = "positive_rule.create", "Positive rule created"
+    POSITIVE_RULE_CHANGE = "positive_rule.change", "Positive rule changed"
+    POSITIVE_RULE_DELETE = "positive_rule.delete", "Positive rule deleted"
+    LEAD_OVERRIDE_SET = "lead_override.set", "Lead override set"
+    LEAD_OVERRIDE_REVOKE = "lead_override.revoke", "Lead override revoked"
+    LEAD_OVERRIDE_EXPIRE = "lead_override.expire", "Lead override expired"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, with the before and after. Append-only."""
+
+    at = models.DateTimeField(default=timezone.now)
+    # None: the system (a scheduled task).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    # Kept as written, so the trail still names a person whose account was deleted.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=60, help_text="app_label.model")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "audit event"
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["action", "-at"], name="audit_action_idx"),
+            models.Index(fields=["-at"], name="audit_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.action} {self.object_repr}"

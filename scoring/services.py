@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Lead
-from scoring import account_selectors, selectors
+from scoring import account_selectors, override_selectors, selectors
 from scoring.assess import (
     Assessment,
     EngineConfig,
@@ -91,6 +91,7 @@ def engine_config(*, scoring_settings: ScoringSettings | None = None) -> EngineC
         ),
         review=ReviewPolicy(min_committee_people=settings_row.review_min_committee_people),
         account_factors=AccountScoringSettings.load().factors,
+        positive_rules=override_selectors.positive_rules_active(),
     )
 
 
@@ -151,6 +152,12 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(str(round(float(value), 2)))
 
 
+def _id_or_none(value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
 def _int_or_none(value: Any) -> int | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -163,7 +170,8 @@ QUALIFICATION_COLUMNS = (
     "timeline_days_low", "timeline_days_high", "deal_size_low", "deal_size_high", "fit_company",
     "fit_role", "fit_technology", "fit_timing", "point_score", "tier",
     "disqualification_reason", "needs_review", "contributions", "brief", "recommended_action",
-    "confidence", "account_priority", "threshold_note",
+    "confidence", "account_priority", "threshold_note", "positive_rule_id",
+    "lead_override_id", "override_reason", "overridden_disqualification",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"contributions", "brief"})
 # Runs of up to this many leads are explained with exact TreeSHAP contributions (a few
@@ -209,6 +217,12 @@ def _qualification_columns(
         "confidence": column("confidence", str),
         "account_priority": column("account_priority", str) if n else [],
         "threshold_note": column("threshold_note", str) if n else [],
+        "positive_rule_id": column("positive_rule_id", _id_or_none),
+        "lead_override_id": column("lead_override_id", _id_or_none),
+        "override_reason": column("override_reason", lambda v: str(v or "")),
+        "overridden_disqualification": column(
+            "overridden_disqualification", lambda v: str(v or "")
+        ),
     }
 
 
@@ -519,8 +533,9 @@ def leads_qualify(
             if stage:
                 stage("read")
             assessment = assess(
-                frames, config, models, exact_contributions=exact_contributions, progress=stage
-            )
+                frames, config, models, exact_contributions=exact_contributions, progress=stage,
+                manual_overrides=override_selectors.manual_overrides_open(lead_ids=chunk, now=now),
+            )  # fmt: skip
             if writer is not None:
                 columns = _qualification_columns(assessment, version_id, now)
                 writer.submit(_copy_payload(columns), chunk, marks)

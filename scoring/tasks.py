@@ -39,7 +39,13 @@ from redis.exceptions import RedisError
 
 from accounts.evidence_arrival import EvidenceArrival
 from accounts.models import Lead, Touchpoint
-from scoring import account_services, selectors, services, trigger_services
+from scoring import (
+    account_services,
+    override_services,
+    selectors,
+    services,
+    trigger_services,
+)
 from scoring.ml.conversion import NotEnoughData
 from scoring.models import AccountQualificationReason, Qualification, Tier
 
@@ -319,6 +325,12 @@ def leads_qualify_task(lead_ids: list[int]) -> dict[str, int]:
     """Re-qualify these leads; safe to run twice (each run appends one current assessment)."""
     result = services.leads_qualify(lead_ids=lead_ids)
     return result.tiers
+
+
+@shared_task(acks_late=True, autoretry_for=_RETRY_FOR, retry_backoff=True, max_retries=3)
+def lead_overrides_expire_task() -> int:
+    """Close managers' overrides past their expiry and re-qualify their leads (periodic)."""
+    return override_services.lead_overrides_expire()
 
 
 @shared_task(acks_late=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)

@@ -32,6 +32,8 @@ EXPECTED = {
     # Timing objections whose revisit date has come (docs/triggers.md).
     "scoring-triggers-revisit-due": "scoring.tasks.triggers_revisit_due_task",
     "dashboards-metrics-snapshot": "dashboards.tasks.metrics_snapshot_take_task",
+    # Managers' lead overrides past their expiry (docs/overrides.md).
+    "scoring-lead-overrides-expire": "scoring.tasks.lead_overrides_expire_task",
     # Path webhook deliveries whose task was lost.
     "routing-webhook-resume": "routing.tasks.webhook_deliveries_resume_task",
     # Every few minutes; the task itself skips while SALESFORCE_ENABLED is off.
