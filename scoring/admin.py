@@ -1148,4 +1148,4 @@ class FeedbackAdmin(PerLeadAdmin):
     ordering = ("-pk",)
 
 
-from scoring import admin_accounts, admin_triggers  # noqa: E402, F401
+from scoring import admin_accounts, admin_overrides, admin_triggers  # noqa: E402, F401

@@ -51,11 +51,14 @@ from routing.models import (
 from scoring.models import (
     AccountQualification,
     AccountScoringSettings,
+    AuditEvent,
     DisqualificationRule,
     Feedback,
     IdealCustomerProfile,
+    LeadOverride,
     ModelVersion,
     PointRule,
+    PositiveRule,
     Qualification,
     Resurfacing,
     ScoringSettings,
@@ -86,6 +89,8 @@ NO_ADD_PAGE = {
     # TRIGGERS: one seeded row per trigger kind; resurfacings are written by the triggers.
     TriggerRule,
     Resurfacing,
+    # OVERRIDES: the audit trail is written by the services, never by hand.
+    AuditEvent,
 }
 # One-row models: the list goes straight to the row's change page.
 SINGLETONS = {ScoringSettings, RoutingSettings, AccountScoringSettings}
@@ -213,6 +218,14 @@ def build_world(count: int, *, start: int = 0) -> None:
         Resurfacing.objects.create(
             lead=lead, trigger="company_change", evidence={"sentences": ["Funding round."]},
             previous_owner=user, routed_to=user, change="Nurture 20% → Sales Ready 45%",
+        )  # fmt: skip
+        PositiveRule.objects.create(
+            name=f"VIP {i}", kind="vip_domain", domains=[f"vip{i}.example"], reason="VIP"
+        )
+        LeadOverride.objects.create(lead=lead, reason="Met at the conference", set_by=user)
+        AuditEvent.objects.create(
+            actor=user, action="lead_override.set", object_type="scoring.leadoverride",
+            object_id=str(i), reason="Met at the conference",
         )  # fmt: skip
         IdealCustomerProfile.objects.create(
             name=f"ICP {i}", is_active=False, industries=["Fintech"]
