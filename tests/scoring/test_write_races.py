@@ -68,8 +68,11 @@ def test_a_current_row_stored_by_a_concurrent_run_is_retired_not_a_failure(
                     c.execute(
                         f"INSERT INTO {Qualification._meta.db_table} (lead_id, is_current, "
                         "computed_at, point_score, tier, disqualification_reason, "
-                        "needs_review, contributions, brief, recommended_action, confidence) "
-                        "VALUES (%s, true, now(), 0, %s, '', false, '{}', '{}', '', %s)",
+                        "needs_review, contributions, brief, recommended_action, confidence, "
+                        "account_priority, threshold_note, override_reason, "
+                        "overridden_disqualification) "
+                        "VALUES (%s, true, now(), 0, %s, '', false, '{}', '{}', '', %s, "
+                        "'', '', '', '')",
                         [lead.pk, Tier.NURTURE, Confidence.LOW],
                     )
             finally:
