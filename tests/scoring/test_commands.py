@@ -8,7 +8,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from scoring.models import ModelVersion, Qualification
+from scoring.models import AccountQualification, ModelVersion, Qualification
 from tests.factories import LeadFactory
 from tests.scoring.test_services import _history
 
@@ -54,6 +54,19 @@ def test_qualify_leads_all_and_unqualified():
     LeadFactory()
     assert "Qualified 1 leads" in _run("qualify_leads", "--unqualified")
     assert Qualification.objects.filter(lead=leads[0]).count() == 1
+
+
+def test_qualify_leads_scores_the_accounts_first_unless_told_not_to(lead):
+    _run("qualify_leads", "--all", "--no-accounts")
+    assert not AccountQualification.objects.exists()
+    assert Qualification.objects.get(lead=lead, is_current=True).account_priority == ""
+
+    output = _run("qualify_leads", "--all")
+    assert "Scored 1 accounts" in output
+    stored = AccountQualification.objects.get(account=lead.account, is_current=True)
+    # The lead's new qualification read the priority just stored, not an empty one.
+    current = Qualification.objects.get(lead=lead, is_current=True)
+    assert current.account_priority == stored.priority != ""
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from leadqual.progress import ProgressBar
-from scoring import selectors, services
+from scoring import account_services, selectors, services
+from scoring.models import AccountQualificationReason
 
 
 def _since(value: str) -> datetime:
@@ -56,6 +57,15 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--no-accounts",
+            action="store_true",
+            help=(
+                "Do not score the accounts first (by default every account is scored before "
+                "the leads, as in the nightly run: a lead's Sales Ready bar reads its "
+                "account's priority)."
+            ),
+        )
+        parser.add_argument(
             "--no-notify",
             action="store_true",
             help="Do not hand the qualified leads on (LEADQUAL_AFTER_QUALIFY: routing).",
@@ -74,6 +84,8 @@ class Command(BaseCommand):
         if not ids:
             self.stdout.write("No leads to qualify.")
             return
+        if not options["no_accounts"]:
+            self._accounts_first()
         processes = options["processes"]
         if processes > 1 and services.processes_possible(len(ids), options["chunk_size"]):
             chunks = -(-len(ids) // options["chunk_size"])
@@ -99,3 +111,15 @@ class Command(BaseCommand):
         started = time.perf_counter()
         services.qualified_notify(ids)
         self.stdout.write(f"  done in {time.perf_counter() - started:.1f}s")
+
+    def _accounts_first(self) -> None:
+        # The leads are qualified right after, so a priority change needs no re-qualification
+        # of its own (as in the nightly task).
+        bar = ProgressBar(self.stdout, total=0, label="Scoring accounts")
+        scored = account_services.accounts_qualify(
+            reason=AccountQualificationReason.MANUAL, requalify_leads=False, progress=bar.update
+        )
+        bar.finish(
+            f"Scored {scored.accounts:,} accounts: {scored.stored:,} changed, "
+            f"{len(scored.priority_changes):,} changed priority"
+        )
