@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "IngestItemStatusEnum": "accounts.ingest.ITEM_STATUS_CHOICES",
         "ModelKindEnum": "scoring.models.ModelKind",
         "ModelStatusEnum": "scoring.models.ModelStatus",
+        "AccountPriorityEnum": "scoring.models.AccountPriority",
     },
 }
 
