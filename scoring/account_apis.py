@@ -95,7 +95,9 @@ class AccountQualificationPartSerializer(serializers.Serializer):
     part = serializers.CharField(
         help_text="engagement, coverage, cross_functional, intent or timing."
     )
-    label = serializers.CharField()
+    # The serializer metaclass takes declared fields out of the class, so a field may share a
+    # name with Field's own attributes; the stubs cannot know.
+    label = serializers.CharField()  # type: ignore[assignment]
     points = serializers.IntegerField()
     max = serializers.IntegerField(help_text="The most points this part can give.")
     detail = serializers.CharField(help_text="Why it has its points, as of computed_at.")
