@@ -186,7 +186,9 @@ def test_an_org_is_pulled_qualified_routed_and_pushed_and_the_next_sync_changes_
     assert scored and pushed.account_push is not None
     assert (pushed.account_push.pushed, pushed.account_push.failed) == (len(scored), 0)
     for sf_id, priority in scored.items():
-        assert sf_server.store.get("Account", sf_id)["LeadQual_Priority__c"] == priority.title()
+        assert sf_server.store.get("Account", str(sf_id))["LeadQual_Priority__c"] == (
+            priority.title()
+        )
     assert Account.objects.filter(salesforce_id__isnull=False).count() == len(scored)
 
     # The org shows our decisions.
