@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "IngestItemStatusEnum": "accounts.ingest.ITEM_STATUS_CHOICES",
         "ModelKindEnum": "scoring.models.ModelKind",
         "ModelStatusEnum": "scoring.models.ModelStatus",
+        "AccountPriorityEnum": "scoring.models.AccountPriority",
     },
 }
 
@@ -354,6 +355,14 @@ SALESFORCE_PUSH_FIELD_TIER = env_str("SALESFORCE_PUSH_FIELD_TIER", default="Tier
 SALESFORCE_PUSH_FIELD_BRIEF = env_str("SALESFORCE_PUSH_FIELD_BRIEF", default="Brief__c")
 SALESFORCE_PUSH_FIELD_TOP_REASONS = env_str(
     "SALESFORCE_PUSH_FIELD_TOP_REASONS", default="Top_Reasons__c"
+)
+# The account push (routing.salesforce_account_push): the Account fields it writes, the
+# account's priority and score; an empty name leaves that field out, both empty turn it off.
+SALESFORCE_ACCOUNT_PUSH_FIELD_PRIORITY = env_str(
+    "SALESFORCE_ACCOUNT_PUSH_FIELD_PRIORITY", default="LeadQual_Priority__c"
+)
+SALESFORCE_ACCOUNT_PUSH_FIELD_SCORE = env_str(
+    "SALESFORCE_ACCOUNT_PUSH_FIELD_SCORE", default="LeadQual_Account_Score__c"
 )
 SALESFORCE_PUSH_BATCH_SIZE = env_int("SALESFORCE_PUSH_BATCH_SIZE", default=200, minimum=1)
 if SALESFORCE_PUSH_BATCH_SIZE > 200:

@@ -1,4 +1,5 @@
-"""One Salesforce sync: pull the CRM's changes, then push our decisions back.
+"""One Salesforce sync: pull the CRM's changes, then push our decisions back (the leads', then
+the accounts' priorities and scores).
 
 The service behind ``manage.py salesforce_sync`` and the ``salesforce-sync`` beat entry. It
 logs in from the SALESFORCE_* settings, records one ``SalesforceSyncRun`` per direction (the
@@ -27,6 +28,7 @@ from accounts.salesforce.client import ApiUsage, SalesforceClient, SalesforceCon
 from accounts.salesforce.errors import SalesforceAuthError, SalesforceConfigError, SalesforceError
 from accounts.salesforce.pull import PullReport, salesforce_pull
 from accounts.services import salesforce_sync_run_finish, salesforce_sync_run_start
+from routing.salesforce_account_push import AccountPushReport, salesforce_account_push
 from routing.salesforce_push import PushReport, salesforce_push
 from routing.salesforce_users import SalesforceUserHandler
 
@@ -47,6 +49,7 @@ class SyncSummary:
     status: str = SyncRunStatus.OK
     pull: PullReport | None = None
     push: PushReport | None = None
+    account_push: AccountPushReport | None = None
     pull_run_id: int | None = None
     push_run_id: int | None = None
     errors: list[str] = field(default_factory=list)
@@ -72,12 +75,21 @@ class SyncSummary:
                 "stopped": self.push.stopped,
                 "stop_reason": self.push.stop_reason,
             }
+        account_push: dict[str, Any] | None = None
+        if self.account_push is not None:
+            account_push = {
+                "counts": self.account_push.counts(),
+                "errors": [e.as_dict() for e in self.account_push.errors],
+                "stopped": self.account_push.stopped,
+                "stop_reason": self.account_push.stop_reason,
+            }
         usage = self.api_usage
         return {
             "status": str(self.status),
             "dry_run": self.dry_run,
             "pull": pull,
             "push": push,
+            "account_push": account_push,
             "pull_run_id": self.pull_run_id,
             "push_run_id": self.push_run_id,
             "errors": self.errors,
@@ -193,21 +205,51 @@ def salesforce_sync(
                 raise
             else:
                 summary.push = pushed
+                # The accounts' priorities and scores, in the same run; not after a lead push
+                # that stopped on the API budget (it would hit the same wall). Its failure (an
+                # org without the Account fields) keeps the lead push's counts in the run.
+                accounts_pushed, account_failure = None, None
+                if not pushed.stopped:
+                    try:
+                        accounts_pushed = salesforce_account_push(
+                            client=client, dry_run=dry_run, progress=progress
+                        )
+                    except SalesforceError as exc:
+                        logger.exception("Salesforce account push failed")
+                        account_failure = exc
+                    except BaseException as exc:
+                        _fail_run(run, exc, client.api_usage)
+                        raise
                 errors: list[dict[str, Any]] = [e.as_dict() for e in pushed.errors]
                 errors += [
                     {"code": "PATH_OWNER_REFUSED", "message": message}
                     for message in pushed.owner_errors
                 ]
-                if pushed.stopped:
-                    errors.append({"code": "STOPPED", "message": pushed.stop_reason})
-                    summary.status = SyncRunStatus.STOPPED
-                    summary.errors.append(f"push: {pushed.stop_reason}")
+                counts = {"Lead": pushed.counts()}
+                stop_reason = pushed.stop_reason
+                if accounts_pushed is not None:
+                    summary.account_push = accounts_pushed
+                    counts["Account"] = accounts_pushed.counts()
+                    errors += [e.as_dict() for e in accounts_pushed.errors]
+                    stop_reason = stop_reason or accounts_pushed.stop_reason
+                status = SyncRunStatus.OK
+                if stop_reason:
+                    errors.append({"code": "STOPPED", "message": stop_reason})
+                    status = summary.status = SyncRunStatus.STOPPED
+                    summary.errors.append(f"push: {stop_reason}")
+                if account_failure is not None:
+                    code = getattr(account_failure, "code", "") or type(account_failure).__name__
+                    errors.append(
+                        {"object": "Account", "code": code, "message": str(account_failure)}
+                    )
+                    status = summary.status = SyncRunStatus.FAILED
+                    summary.errors.append(f"account push: {account_failure}")
                 salesforce_sync_run_finish(
                     run=run,
-                    status=SyncRunStatus.STOPPED if pushed.stopped else SyncRunStatus.OK,
-                    counts={"Lead": pushed.counts()},
+                    status=status,
+                    counts=counts,
                     errors=errors,
-                    api_usage=pushed.api_usage,
+                    api_usage=client.api_usage or pushed.api_usage,
                 )
         elif push:
             say("Push skipped: the pull did not finish.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from scoring import apis
+from scoring import account_apis, apis
 
 urlpatterns = [
     path("leads", apis.LeadListApi.as_view(), name="lead-list"),
@@ -19,8 +19,10 @@ urlpatterns = [
         apis.LeadFeedbackCreateApi.as_view(),
         name="lead-feedback-create",
     ),
-    path("accounts", apis.AccountListApi.as_view(), name="account-list"),
-    path("accounts/<int:account_id>", apis.AccountDetailApi.as_view(), name="account-detail"),
+    path("accounts", account_apis.AccountListApi.as_view(), name="account-list"),
+    path(
+        "accounts/<int:account_id>", account_apis.AccountDetailApi.as_view(), name="account-detail"
+    ),
     path("models", apis.ModelListApi.as_view(), name="model-list"),
     path("models/<int:model_id>", apis.ModelDetailApi.as_view(), name="model-detail"),
     path("models/<int:model_id>/activate", apis.ModelActivateApi.as_view(), name="model-activate"),

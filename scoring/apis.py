@@ -1,4 +1,5 @@
-"""REST API of qualification: leads, accounts with their roll-up, feedback and the model registry.
+"""REST API of qualification: leads, feedback and the model registry (accounts, with their
+roll-up and stored qualification, are in `scoring.account_apis`, built on the pieces here).
 
 One APIView per operation (`<Noun><Verb>Api`) with nested Input and Output serializers; the
 views parse, call one selector or service, and shape the answer. Reads take a token of scope
@@ -30,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Account, ApiScope, ApiToken, Lead
+from accounts.models import ApiScope, ApiToken, Lead
 from leadqual.api import api_user, error_responses, scope_required
 from scoring import selectors, services
 from scoring.models import (
@@ -42,7 +43,7 @@ from scoring.models import (
     Qualification,
     Tier,
 )
-from scoring.selectors import AccountRollup, CurrentAssignment, Page, Position
+from scoring.selectors import CurrentAssignment, Page, Position
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -539,136 +540,6 @@ class LeadFeedbackCreateApi(APIView):
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         return Response(self.OutputSerializer(feedback).data, status=201)
-
-
-# --- accounts -------------------------------------------------------------------------------
-
-
-class IntentTopicSerializer(serializers.Serializer):
-    topic = serializers.CharField()
-    max_surge = serializers.FloatField()
-    signals = serializers.IntegerField()
-
-    class Meta:
-        ref_name = "IntentTopic"
-
-
-class RecentEventSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    title = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
-
-    class Meta:
-        ref_name = "AccountRecentEvent"
-
-
-class RollupSerializer(serializers.Serializer):
-    leads = serializers.IntegerField()
-    qualified_leads = serializers.IntegerField()
-    leads_by_tier = serializers.DictField(child=serializers.IntegerField())
-    # A CharField, not a second enum of the same choices (the schema would name it twice).
-    best_tier = serializers.CharField(
-        allow_null=True,
-        help_text="The best current tier among the leads (sales_ready, nurture, disqualify).",
-    )
-    highest_conversion_probability = serializers.FloatField(allow_null=True)
-    engaged_stakeholders = serializers.IntegerField(
-        help_text=f"Committee members active in the last {selectors.ROLLUP_ACTIVITY_DAYS} days."
-    )
-    committee_roles_covered = serializers.ListField(child=serializers.CharField())
-    touches_30d = serializers.IntegerField()
-    intent_signals_30d = serializers.IntegerField()
-    max_intent_surge_30d = serializers.FloatField(allow_null=True)
-    top_intent_topics = IntentTopicSerializer(many=True)
-    events_90d = serializers.IntegerField()
-    recent_events = RecentEventSerializer(many=True)
-
-    class Meta:
-        ref_name = "AccountRollup"
-
-
-@extend_schema_field(RollupSerializer)
-class RollupField(NestedField):
-    """The account's roll-up, computed for the whole page by the view (in the context)."""
-
-    serializer_class = RollupSerializer
-
-    def get(self, instance: Account) -> AccountRollup:
-        rollups: dict[int, AccountRollup] = self.context["rollups"]
-        return rollups[instance.pk]
-
-
-class AccountSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    domain = serializers.CharField()
-    industry = serializers.CharField()
-    employee_count = serializers.IntegerField(allow_null=True)
-    country = serializers.CharField()
-    region = serializers.CharField()
-    funding_stage = serializers.CharField()
-    is_customer = serializers.BooleanField()
-    is_competitor = serializers.BooleanField()
-    owner = UserRefSerializer(allow_null=True)
-    rollup = RollupField()
-
-    class Meta:
-        ref_name = "Account"
-
-
-class AccountListApi(APIView):
-    """Accounts by name, each with its roll-up."""
-
-    permission_classes = READ
-    required_perms = ACCOUNT_READ
-
-    class InputSerializer(PageInputSerializer):
-        class Meta:
-            ref_name = "AccountListInput"
-
-    OutputSerializer = _paginated("AccountPage", AccountSerializer)
-
-    @extend_schema(
-        operation_id="accounts_list",
-        parameters=[InputSerializer],
-        responses=_responses({200: OutputSerializer}, 400),
-        tags=["accounts"],
-    )
-    def get(self, request: Request) -> Response:
-        params = _query_input(self.InputSerializer, request)
-        page = selectors.account_list(
-            after=_decode_cursor(params.get("cursor"), parse=_parse_text),
-            limit=params["page_size"],
-        )
-        rollups = selectors.account_rollups(account_ids=[a.pk for a in page.items])
-        return _page_response(request, page, self.OutputSerializer, {"rollups": rollups})
-
-
-class AccountDetailApi(APIView):
-    """One account with its roll-up."""
-
-    permission_classes = READ
-    required_perms = ACCOUNT_READ
-
-    OutputSerializer = AccountSerializer
-
-    @extend_schema(
-        operation_id="accounts_retrieve",
-        parameters=[
-            OpenApiParameter(
-                "account_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Account id."
-            )
-        ],
-        responses=_responses({200: OutputSerializer}, 404),
-        tags=["accounts"],
-    )
-    def get(self, request: Request, account_id: int) -> Response:
-        try:
-            account = selectors.account_get(account_id=account_id)
-        except Account.DoesNotExist as exc:
-            raise NotFound(f"No account {account_id}.") from exc
-        rollups = selectors.account_rollups(account_ids=[account.pk])
-        return Response(self.OutputSerializer(account, context={"rollups": rollups}).data)
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""The account view: the account's priority, its stakeholder map, combined engagement over
-time and its leads, for a user allowed to see the account (`account_for_user` in `sdr`)."""
+"""The account view: the account's stored qualification (score, priority, parts and the
+earlier priorities), its stakeholder map, combined engagement over time and its leads, for a
+user allowed to see the account (`account_for_user` in `sdr`).
+
+The qualification is read, never computed here: `scoring.account_services` stores it when
+account evidence arrives, in the nightly run and from `manage.py qualify_accounts`."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import (
     Account,
-    CommitteeRole,
+    Department,
     Lead,
     Stakeholder,
     Touchpoint,
@@ -32,8 +36,10 @@ from routing.handoff import (
 )
 from routing.models import Assignment
 from routing.selectors import CURRENT_STATUSES
+from scoring import account_selectors
+from scoring.account_scoring import PRIORITY_ACTIONS, PRIORITY_LABELS
 from scoring.briefs import TIER_LABELS
-from scoring.models import Tier
+from scoring.models import AccountQualification, AccountScoringSettings
 from scoring.selectors import (
     TIER_RANK,
     AccountRollup,
@@ -53,13 +59,16 @@ INTENT_WINDOW = timedelta(days=90)
 EVENT_WINDOW = timedelta(days=180)
 ACCOUNT_LEADS_LIMIT = 50
 ACTIVE_WINDOW = timedelta(days=30)
+# Earlier priorities shown under the current one.
+PRIORITY_HISTORY_LIMIT = 5
 
 
 # --- the account view ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PriorityPart:
+class QualificationPart:
+    part: str
     label: str
     points: int
     maximum: int
@@ -67,67 +76,115 @@ class PriorityPart:
 
 
 @dataclass(frozen=True)
-class AccountPriority:
-    """The seed's account qualification score (0-100) and the priority it sets."""
+class RoleRef:
+    role: str
+    label: str
 
+
+@dataclass(frozen=True)
+class StoredQualification:
+    """The account's current stored qualification (scoring.account_services wrote it), as the
+    page shows it: nothing here is computed at render time."""
+
+    qualification_id: int
     score: int
     level: str  # "high", "medium" or "low"
     label: str
     action: str
-    parts: list[PriorityPart]
+    parts: list[QualificationPart]
+    roles_engaged: list[RoleRef]
+    roles_quiet: list[RoleRef]
+    roles_missing: list[RoleRef]
+    departments: list[str]
+    play: list[str]
+    computed_at: datetime
+    reason: str
+    reason_detail: str
 
 
-PRIORITY_HIGH = 60
-PRIORITY_MEDIUM = 30
+@dataclass(frozen=True)
+class PriorityChange:
+    """One earlier stored qualification: the priority and score it gave, when and why."""
+
+    score: int
+    level: str
+    label: str
+    computed_at: datetime
+    reason: str
+    reason_detail: str
 
 
-def account_priority(rollup: AccountRollup) -> AccountPriority:
-    """Score an account from its roll-up: the best lead's probability, committee coverage and
-    engagement, company-level intent and trigger events. Pure; each part is shown on the page
-    so a rep can see why an account ranks where it does."""
-    best = rollup.highest_conversion_probability or 0.0
-    best_points = round(40 * min(max(best, 0.0), 1.0))
-    if rollup.best_tier == Tier.SALES_READY:
-        best_points = max(best_points, 20)
-    coverage = len([r for r in rollup.committee_roles_covered if r != CommitteeRole.BLOCKER])
-    coverage_points = round(20 * min(coverage / 4, 1.0))
-    people_points = round(15 * min(rollup.engaged_stakeholders / 3, 1.0))
-    surge = rollup.max_intent_surge_30d or 0.0
-    intent_points = round(15 * min(surge / 3, 1.0))
-    event_points = round(10 * min(rollup.events_90d / 2, 1.0))
+@dataclass(frozen=True)
+class PriorityThresholds:
+    high: int
+    medium: int
+
+
+def _roles(codes: list[str] | None) -> list[RoleRef]:
+    return [RoleRef(role=code, label=ROLE_LABELS.get(code, code)) for code in codes or []]
+
+
+def stored_qualification(row: AccountQualification) -> StoredQualification:
+    """The page's view of one stored AccountQualification (its parts as stored, in order)."""
     parts = [
-        PriorityPart(
-            "Best lead",
-            best_points,
-            40,
-            f"{best:.0%} conversion probability"
-            + (f", {TIER_LABELS.get(rollup.best_tier, '')}" if rollup.best_tier else ""),
-        ),
-        PriorityPart(
-            "Committee coverage", coverage_points, 20, f"{coverage} of 4 buying roles engaged"
-        ),
-        PriorityPart(
-            "People engaged",
-            people_points,
-            15,
-            f"{rollup.engaged_stakeholders} stakeholders active in 30 days",
-        ),
-        PriorityPart(
-            "Company intent",
-            intent_points,
-            15,
-            f"{surge * 100:.0f}% research surge" if surge else "no surge in 30 days",
-        ),
-        PriorityPart("Trigger events", event_points, 10, f"{rollup.events_90d} in 90 days"),
+        QualificationPart(
+            part=str(p.get("part", "")),
+            label=str(p.get("label", "")),
+            points=int(p.get("points", 0)),
+            maximum=int(p.get("max", 0)),
+            detail=str(p.get("detail", "")),
+        )
+        for p in row.parts or []
     ]
-    score = sum(p.points for p in parts)
-    if score >= PRIORITY_HIGH:
-        level, label, action = "high", "High", "Orchestrated outreach across the committee."
-    elif score >= PRIORITY_MEDIUM:
-        level, label, action = "medium", "Medium", "Targeted nurture; watch for a surge."
-    else:
-        level, label, action = "low", "Low", "Passive monitoring."
-    return AccountPriority(score=score, level=level, label=label, action=action, parts=parts)
+    departments = dict(Department.choices)
+    return StoredQualification(
+        qualification_id=row.pk,
+        score=row.score,
+        level=row.priority,
+        label=PRIORITY_LABELS.get(row.priority, row.priority),
+        action=PRIORITY_ACTIONS.get(row.priority, ""),
+        parts=parts,
+        roles_engaged=_roles(row.roles_engaged),
+        roles_quiet=_roles(row.roles_quiet),
+        roles_missing=_roles(row.roles_missing),
+        departments=[str(departments.get(d, d)) for d in row.departments or []],
+        play=[str(step) for step in row.play or []],
+        computed_at=row.computed_at,
+        reason=row.get_reason_display(),
+        reason_detail=row.reason_detail,
+    )
+
+
+def priority_change(row: AccountQualification) -> PriorityChange:
+    return PriorityChange(
+        score=row.score,
+        level=row.priority,
+        label=PRIORITY_LABELS.get(row.priority, row.priority),
+        computed_at=row.computed_at,
+        reason=row.get_reason_display(),
+        reason_detail=row.reason_detail,
+    )
+
+
+def account_qualification_for_page(
+    *, account_id: int, history: int = PRIORITY_HISTORY_LIMIT
+) -> tuple[StoredQualification | None, list[PriorityChange]]:
+    """The current stored qualification (None: never scored) and up to `history` earlier
+    ones, newest first (two queries)."""
+    current = account_selectors.account_qualifications_current(account_ids=[account_id]).get(
+        account_id
+    )
+    earlier = [
+        row
+        for row in account_selectors.account_qualification_history(
+            account_id=account_id, limit=history + 1
+        )
+        if not row.is_current
+    ][:history]
+    return (
+        stored_qualification(current) if current is not None else None,
+        [priority_change(row) for row in earlier],
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +251,10 @@ class Engagement:
 class AccountDetail:
     account: Account
     rollup: AccountRollup
-    priority: AccountPriority
+    # The stored current account qualification; None until the account is first scored.
+    qualification: StoredQualification | None
+    history: list[PriorityChange]
+    thresholds: PriorityThresholds
     roles: list[RoleSlot]
     unassigned: list[MapPerson]
     leads: list[AccountLeadRow]
@@ -263,6 +323,8 @@ def account_detail(
     now = now or timezone.now()
     account = account_for_user(user=user, account_id=account_id)
     rollup = account_rollups(account_ids=[account.pk], as_of=now)[account.pk]
+    qualification, history = account_qualification_for_page(account_id=account.pk)
+    thresholds = AccountScoringSettings.load()
 
     active_since = now - ACTIVE_WINDOW
     stakeholders = list(
@@ -347,7 +409,11 @@ def account_detail(
     return AccountDetail(
         account=account,
         rollup=rollup,
-        priority=account_priority(rollup),
+        qualification=qualification,
+        history=history,
+        thresholds=PriorityThresholds(
+            high=thresholds.high_threshold, medium=thresholds.medium_threshold
+        ),
         roles=roles,
         unassigned=unassigned,
         leads=lead_rows,

@@ -204,7 +204,8 @@ def account_detail(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
         )
     except Account.DoesNotExist as exc:
         raise Http404("No such account.") from exc
-    context = {"d": detail, "account": detail.account, "engagement": detail.engagement,
+    context = {"d": detail, "q": detail.qualification, "account": detail.account,
+               "engagement": detail.engagement,
                "engagement_chart": _engagement_chart(detail.engagement),
                "weeks_form": weeks_form}  # fmt: skip
     template = f"{ACCOUNT_TEMPLATE}#account-content" if htmx else ACCOUNT_TEMPLATE

@@ -25,6 +25,7 @@ from schemathesis.core.result import Err, Ok
 from accounts.models import ApiScope
 from accounts.services import api_token_issue
 from scoring.models import Feedback, ModelStatus, Tier
+from tests.account_qualification_world import account_qualification_store
 from tests.factories import (
     AccountFactory,
     IntentSignalFactory,
@@ -83,6 +84,7 @@ def _seed() -> World:
         TouchpointFactory(lead=lead)
     StakeholderFactory(account=account, lead=leads[0], committee_role="champion")
     IntentSignalFactory(account=account)
+    account_qualification_store(account)  # its stored qualification is in the answers too
     # No active model: serving would load it on every ingest. The candidates' artifacts do not
     # load, so activating one is refused (409) and the pipeline keeps running on rules.
     ModelVersionFactory(status=ModelStatus.RETIRED, metrics={"auc": 0.8})

@@ -163,7 +163,8 @@ def world(transactional_db: None) -> World:
     from leadqual.demo.load import demo_world_load
     from routing.models import Assignment, AssignmentStatus, Queue
     from routing.services import assignment_reassign, assignments_route
-    from scoring.models import Tier
+    from scoring.account_services import accounts_qualify
+    from scoring.models import AccountQualificationReason, Tier
     from scoring.services import leads_qualify
 
     demo_users_ensure()
@@ -173,6 +174,8 @@ def world(transactional_db: None) -> World:
     }
     demo_world_load(leads=150, seed=7, reset=True)
     ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
+    # Accounts first, as the nightly run does: the account page shows their stored scores.
+    accounts_qualify(reason=AccountQualificationReason.NIGHTLY, requalify_leads=False)
     leads_qualify(lead_ids=ids, notify=False)
     assignments_route(lead_ids=ids)
     sales = list(

@@ -7,10 +7,15 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import Account, CommitteeRole
-from dashboards.selectors.account import account_priority
 from routing.models import SalesRep
-from scoring.models import Tier
-from scoring.selectors import AccountRollup
+from scoring.account_services import accounts_qualify
+from scoring.models import (
+    AccountQualification,
+    AccountQualificationReason,
+    AccountScoringSettings,
+    Tier,
+)
+from tests.account_qualification_world import account_history_store, account_qualification_store
 from tests.conftest import ROLE_SDR, user_in_role
 from tests.dashboards.sdr_world import assigned_lead, busy_account
 from tests.factories import AccountFactory, LeadFactory, SalesRepFactory
@@ -39,7 +44,7 @@ def test_the_account_view_shows_score_stakeholder_map_engagement_and_leads(
     html = response.content.decode()
     detail = response.context["d"]
     assert detail.rollup.leads == 7
-    assert f"{detail.priority.score}<span" in html and "priority" in html
+    assert detail.qualification is None and "Not scored yet" in html
     states = {slot.role: slot.state for slot in detail.roles}
     assert states == {
         CommitteeRole.ECONOMIC_BUYER: "engaged",
@@ -129,19 +134,86 @@ def test_the_account_view_reads_in_a_fixed_number_of_queries(
     assert len(response.context["d"].leads) == 15
 
 
-def test_account_priority_grows_with_the_evidence() -> None:
-    quiet = account_priority(AccountRollup())
-    busy = account_priority(
-        AccountRollup(
-            best_tier=Tier.SALES_READY,
-            highest_conversion_probability=0.8,
-            engaged_stakeholders=4,
-            committee_roles_covered=["champion", "economic_buyer", "technical_evaluator", "user"],
-            max_intent_surge_30d=3.4,
-            events_90d=2,
-        )
+def test_the_account_page_shows_the_stored_qualification_not_one_computed_on_the_spot(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    account, _ = busy_account(rep=sdr_user.sales_rep, people=2)
+    # Crafted values no computation from this account's evidence would give.
+    stored = account_qualification_store(account, score=71, priority="high")
+
+    response = sdr_client.get(account_url(account))
+
+    html = response.content.decode()
+    q = response.context["d"].qualification
+    assert (q.qualification_id, q.score, q.level) == (stored.pk, 71, "high")
+    assert "High priority" in html and "71<span" in html
+    assert [(p.label, p.points, p.maximum) for p in q.parts] == [
+        ("Combined engagement", 23, 30),
+        ("Committee coverage", 12, 25),
+        ("Cross-functional interest", 10, 15),
+        ("Company intent", 20, 20),
+        ("Displacement and timing", 6, 10),
+    ]
+    assert "Contract with Acme CRM renews in 60 days" in html
+    assert "300% research surge on &quot;lead scoring&quot;" in html
+    assert [r.label for r in q.roles_engaged] == ["Champion", "User"]
+    assert [r.label for r in q.roles_missing] == ["Economic buyer"]
+    assert "Economic buyer: missing" in html and "Technical evaluator: quiet" in html
+    assert q.departments == ["Engineering", "Operations"]
+    assert "Find the economic buyer" in html
+    assert "Intent signal arrived: lead scoring" in html
+    assert f'datetime="{stored.computed_at.isoformat()}"' in html
+
+
+def test_the_account_page_lists_the_earlier_priorities_newest_first(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    account, _ = busy_account(rep=sdr_user.sales_rep, people=1)
+    account_history_store(account)
+
+    response = sdr_client.get(account_url(account))
+
+    history = response.context["d"].history
+    assert [(h.label, h.score) for h in history] == [("Medium", 41), ("Low", 20)]
+    assert history[0].reason_detail == "funding"
+    html = response.content.decode()
+    assert "Priority history" in html and "(current)" in html
+    assert html.index(">Medium<") < html.index(">Low<")
+
+
+def test_an_account_never_scored_says_so_and_what_scores_it(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    account, _ = busy_account(rep=sdr_user.sales_rep, people=1)
+
+    html = sdr_client.get(account_url(account)).content.decode()
+
+    assert "has no stored qualification yet" in html
+    assert "nightly run" in html
+    assert f"manage.py qualify_accounts --account {account.pk}" in html
+    assert "Priority history" not in html and "Why this score" in html
+
+
+def test_the_page_follows_the_scoring_service(sdr_client: Client, sdr_user: User) -> None:
+    account, _ = busy_account(rep=sdr_user.sales_rep, people=3)
+    accounts_qualify(account_ids=[account.pk], reason=AccountQualificationReason.MANUAL)
+    stored = AccountQualification.objects.get(account=account, is_current=True)
+
+    q = sdr_client.get(account_url(account)).context["d"].qualification
+
+    assert (q.score, q.level) == (stored.score, stored.priority)
+    assert [p.points for p in q.parts] == [p["points"] for p in stored.parts]
+    assert sum(p.points for p in q.parts) == q.score
+    assert q.reason == "Run by hand"
+
+
+def test_the_thresholds_shown_are_the_admins(sdr_client: Client, sdr_user: User) -> None:
+    account, _ = busy_account(rep=sdr_user.sales_rep, people=1)
+    account_qualification_store(account)
+    AccountScoringSettings.objects.update_or_create(
+        pk=1, defaults={"high_threshold": 75, "medium_threshold": 40}
     )
 
-    assert (quiet.score, quiet.level) == (0, "low")
-    assert (busy.score, busy.level) == (32 + 20 + 15 + 15 + 10, "high")
-    assert sum(part.maximum for part in busy.parts) == 100
+    html = sdr_client.get(account_url(account)).content.decode()
+
+    assert "High from 75" in html and "Medium from 40" in html

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from accounts.models import Lead
+from accounts.models import Account, Lead
 from accounts.salesforce.client import SalesforceClient, SalesforceConfig
 from accounts.salesforce.loopback import (
     DEFAULT_PASSWORD,
@@ -28,7 +28,10 @@ from routing.models import Assignment, RoutingPool, RoutingRule, SalesforcePushS
 from routing.salesforce_push import salesforce_tier
 from routing.salesforce_sync import SyncSummary, salesforce_sync
 from routing.services import assignments_route
+from scoring.account_services import accounts_qualify
 from scoring.models import (
+    AccountQualification,
+    AccountQualificationReason,
     ModelKind,
     ModelStatus,
     ModelVersion,
@@ -148,7 +151,8 @@ def test_an_org_is_pulled_qualified_routed_and_pushed_and_the_next_sync_changes_
     assert trained.activated
     assert trained.version.training_rows >= ScoringSettings.load().min_outcomes_for_model
 
-    # 3. Qualify every lead, 4. route them.
+    # 3. Score every account (first, as the nightly run does), qualify every lead, 4. route.
+    accounts_qualify(reason=AccountQualificationReason.NIGHTLY, requalify_leads=False)
     lead_ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
     qualified = leads_qualify(lead_ids=lead_ids, notify=False)
     assert qualified.leads == LEADS
@@ -173,6 +177,19 @@ def test_an_org_is_pulled_qualified_routed_and_pushed_and_the_next_sync_changes_
     # The pull told us which leads are converted (read-only there): they are not even sent.
     assert (pushed.push.pushed, pushed.push.skipped, pushed.push.failed) == (open_leads, 0, 0)
     assert pushed.push.calls == -(-open_leads // 200)
+    # And every linked account's stored priority and score.
+    scored = dict(
+        AccountQualification.objects.filter(
+            is_current=True, account__salesforce_id__isnull=False
+        ).values_list("account__salesforce_id", "priority")
+    )
+    assert scored and pushed.account_push is not None
+    assert (pushed.account_push.pushed, pushed.account_push.failed) == (len(scored), 0)
+    for sf_id, priority in scored.items():
+        assert sf_server.store.get("Account", str(sf_id))["LeadQual_Priority__c"] == (
+            priority.title()
+        )
+    assert Account.objects.filter(salesforce_id__isnull=False).count() == len(scored)
 
     # The org shows our decisions.
     after = org_leads(client)
@@ -230,6 +247,8 @@ def test_an_org_is_pulled_qualified_routed_and_pushed_and_the_next_sync_changes_
             )
         assert again.push is not None
         assert (again.push.pending, again.push.calls) == (0, 0)
+        assert again.account_push is not None
+        assert (again.account_push.pending, again.account_push.calls) == (0, 0)
         assert writes(sf_server)[written:] == [], "the sync wrote to the org"
         assert not Lead.objects.filter(requalify_requested_at__isnull=False).exists()
         assert Qualification.objects.count() == qualifications

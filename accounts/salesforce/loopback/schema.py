@@ -25,6 +25,7 @@ OPPORTUNITY_STAGES = (
     ("Closed Lost", True, False, 0),
 )
 TIERS = ("Sales Ready", "Nurture", "Success", "Support", "Low Priority", "Disqualified")
+ACCOUNT_PRIORITIES = ("High", "Medium", "Low")
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,16 @@ def default_schema() -> dict[str, ObjectDef]:
                 _owner(),
                 _ref("ParentId", "Account"),
                 s("External_Id__c", 80, external_id=True, custom=True),
+                # What the account push writes (docs/salesforce.md, The account push).
+                FieldDef(
+                    "LeadQual_Priority__c",
+                    "picklist",
+                    length=40,
+                    custom=True,
+                    picklist=ACCOUNT_PRIORITIES,
+                    restricted=True,
+                ),
+                FieldDef("LeadQual_Account_Score__c", "double", custom=True),
             ],
         ),
         _object(

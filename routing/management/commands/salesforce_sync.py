@@ -110,6 +110,18 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  lead {error.lead_id} ({error.salesforce_id}): {error.code}: {error.message}"
                 )
+        if summary.account_push is not None:
+            accounts = summary.account_push
+            self.stdout.write(
+                f"account push: {accounts.pushed} sent, {accounts.unchanged} unchanged, "
+                f"{accounts.failed} refused, {accounts.calls} calls"
+                + (f" ({accounts.pending} would be sent)" if summary.dry_run else "")
+            )
+            for account_error in accounts.errors[:20]:
+                self.stdout.write(
+                    f"  account {account_error.account_id} ({account_error.salesforce_id}): "
+                    f"{account_error.code}: {account_error.message}"
+                )
         usage = summary.api_usage
         if usage is not None:
             self.stdout.write(f"API usage: {usage.used}/{usage.limit} ({usage.share:.0%})")
