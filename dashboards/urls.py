@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboards.views import home, manager, paths, revops, sdr, sync
+from dashboards.views import feeds, home, manager, paths, revops, sdr, sync
 
 app_name = "dashboards"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     *paths.urlpatterns,
     *revops.urlpatterns,
     *sync.urlpatterns,
+    *feeds.urlpatterns,
 ]

@@ -348,6 +348,20 @@ if SALESFORCE_PULL_PAGE_SIZE > 2000:
         f"SALESFORCE_PULL_PAGE_SIZE={SALESFORCE_PULL_PAGE_SIZE}: Salesforce serves at most "
         "2000 records per query page."
     )
+# The Account fields that carry account feeds (docs/salesforce.md, "Account feed fields"):
+# pulled when the org has them; an empty name leaves that feed out.
+SALESFORCE_PULL_FIELD_FISCAL_YEAR_START = env_str(
+    "SALESFORCE_PULL_FIELD_FISCAL_YEAR_START", default="Fiscal_Year_Start_Month__c"
+)
+SALESFORCE_PULL_FIELD_RENEWAL_DATE = env_str(
+    "SALESFORCE_PULL_FIELD_RENEWAL_DATE", default="Contract_Renewal_Date__c"
+)
+SALESFORCE_PULL_FIELD_INCUMBENT_VENDOR = env_str(
+    "SALESFORCE_PULL_FIELD_INCUMBENT_VENDOR", default="Incumbent_Vendor__c"
+)
+SALESFORCE_PULL_FIELD_TECHNOLOGIES = env_str(
+    "SALESFORCE_PULL_FIELD_TECHNOLOGIES", default="Technologies__c"
+)
 # The push: the Lead fields it writes (an empty name leaves that field out) and the records per
 # composite collection call (Salesforce takes at most 200).
 SALESFORCE_PUSH_FIELD_SCORE = env_str("SALESFORCE_PUSH_FIELD_SCORE", default="Score__c")

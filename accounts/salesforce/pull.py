@@ -34,6 +34,12 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.account_feeds import (
+    MAX_BATCH,
+    FeedResult,
+    account_events_store,
+    technologies_store,
+)
 from accounts.events import PersonIn
 from accounts.ingest import accounts_match_for_people, events_ingested_notify
 from accounts.models import (
@@ -46,6 +52,11 @@ from accounts.models import (
     Touchpoint,
 )
 from accounts.salesforce import mapping
+from accounts.salesforce.account_feed_fields import (
+    SALESFORCE_SOURCE,
+    AccountFeedFields,
+    account_feed_values,
+)
 from accounts.salesforce.client import (
     ApiUsage,
     SalesforceClient,
@@ -494,10 +505,21 @@ class AccountPullHandler:
     def __init__(self) -> None:
         self.custom_fields: tuple[str, ...] = ()
         self.fields: Sequence[str] = mapping.ACCOUNT_FIELDS
+        self.feed_fields = AccountFeedFields()
 
     def prepare(self, describe: SObjectDescribe) -> None:
-        self.custom_fields = _attribute_fields(describe)
-        self.fields = _with_custom_fields(mapping.ACCOUNT_FIELDS, self.custom_fields)
+        self.feed_fields = AccountFeedFields(
+            fiscal_year_start=settings.SALESFORCE_PULL_FIELD_FISCAL_YEAR_START,
+            renewal_date=settings.SALESFORCE_PULL_FIELD_RENEWAL_DATE,
+            incumbent_vendor=settings.SALESFORCE_PULL_FIELD_INCUMBENT_VENDOR,
+            technologies=settings.SALESFORCE_PULL_FIELD_TECHNOLOGIES,
+        ).present(describe.fields)
+        # The feed fields become model fields, events and technologies, not attributes (a
+        # semicolon list or a renewal date makes no categorical feature).
+        self.custom_fields = _attribute_fields(describe, exclude=self.feed_fields.names())
+        self.fields = _with_custom_fields(
+            mapping.ACCOUNT_FIELDS, (*self.custom_fields, *self.feed_fields.names())
+        )
 
     def apply(self, records: Sequence[Mapping[str, Any]], *, dry_run: bool) -> PullCounts:
         counts = PullCounts()
@@ -514,6 +536,7 @@ class AccountPullHandler:
         claimed: set[str] = set()
         linked: set[int] = set()
         writes = _PageWrites(Account, counts, stamp="updated_at")
+        feeds = self._feed_values(records, {sfid for sfid, _ in rows}, counts)
         for sfid, v in rows:
             account = existing.get(sfid)
             synthetic = mapping.synthetic_domain(sfid)
@@ -540,6 +563,9 @@ class AccountPullHandler:
                 "state": v["state"],
                 "region": v["region"],
             }
+            if self.feed_fields.fiscal_year_start:
+                # Only when the org has the field: otherwise a month typed in the admin stays.
+                values["fiscal_year_start_month"] = feeds[sfid].fiscal_year_start_month
             if account is None:
                 writes.create(
                     Account(
@@ -554,7 +580,53 @@ class AccountPullHandler:
             values["attributes"] = _merged(account.attributes, v["custom"])
             writes.update(account, values)
         writes.save()
+        self._feeds_store(feeds, counts)
         return counts
+
+    def _feed_values(
+        self, records: Sequence[Mapping[str, Any]], wanted: set[str], counts: PullCounts
+    ) -> dict[str, Any]:
+        out = {}
+        now = timezone.now()
+        for record in records:
+            sfid = str(record["Id"])
+            if sfid not in wanted:
+                continue
+            stamp = record.get("SystemModstamp")
+            seen_at = min(stamp, now) if isinstance(stamp, datetime) else now
+            out[sfid] = values = account_feed_values(
+                record, self.feed_fields, salesforce_id=sfid, seen_at=seen_at
+            )
+            for problem in values.problems:
+                counts.errors.append({"object": self.object_name, "id": sfid, "message": problem})
+        return out
+
+    def _feeds_store(self, feeds: Mapping[str, Any], counts: PullCounts) -> None:
+        """The renewals and technologies through the feeds' store (after the accounts are
+        written, in the page's transaction): a value pulled again is a duplicate, a bad one is
+        an error on the account, which itself is stored."""
+        events = [item for values in feeds.values() for item in values.events]
+        technologies = [item for values in feeds.values() for item in values.technologies]
+        for items, store, what in (
+            (events, account_events_store, "contract renewal"),
+            (technologies, technologies_store, "technology"),
+        ):
+            for start in range(0, len(items), MAX_BATCH):
+                chunk = items[start : start + MAX_BATCH]
+                result: FeedResult = store(items=chunk, default_source=SALESFORCE_SOURCE)
+                for item in result.items:
+                    if item.errors:
+                        problems = "; ".join(
+                            f"{name}: {' '.join(messages)}"
+                            for name, messages in item.errors.items()
+                        )
+                        counts.errors.append(
+                            {
+                                "object": self.object_name,
+                                "id": chunk[item.index]["account_salesforce_id"],
+                                "message": f"{what}: {problems}",
+                            }
+                        )
 
     @staticmethod
     def _domain(

@@ -24,6 +24,17 @@ OPPORTUNITY_STAGES = (
     ("Closed Won", True, True, 100),
     ("Closed Lost", True, False, 0),
 )
+# The Technologies__c multi-select picklist (unrestricted: an org adds its own values).
+ACCOUNT_TECHNOLOGIES = (
+    "Salesforce",
+    "HubSpot",
+    "Snowflake",
+    "AWS",
+    "Azure",
+    "Tableau",
+    "Looker",
+    "Zendesk",
+)
 TIERS = ("Sales Ready", "Nurture", "Success", "Support", "Low Priority", "Disqualified")
 ACCOUNT_PRIORITIES = ("High", "Medium", "Low")
 
@@ -232,6 +243,17 @@ def default_schema() -> dict[str, ObjectDef]:
                     restricted=True,
                 ),
                 FieldDef("LeadQual_Account_Score__c", "double", custom=True),
+                # The account feeds an org keeps on the Account (docs/salesforce.md).
+                FieldDef("Fiscal_Year_Start_Month__c", "double", custom=True),
+                FieldDef("Contract_Renewal_Date__c", "date", custom=True),
+                s("Incumbent_Vendor__c", 255, custom=True),
+                FieldDef(
+                    "Technologies__c",
+                    "multipicklist",
+                    length=4099,
+                    custom=True,
+                    picklist=ACCOUNT_TECHNOLOGIES,
+                ),
             ],
         ),
         _object(

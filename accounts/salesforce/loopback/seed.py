@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
-from accounts.salesforce.loopback.schema import OPPORTUNITY_STAGES
+from accounts.salesforce.loopback.schema import ACCOUNT_TECHNOLOGIES, OPPORTUNITY_STAGES
 from accounts.salesforce.loopback.store import OrgStore
 
 _FIRST = [
@@ -115,6 +116,26 @@ _SOURCE_PROPENSITY = {
 }
 
 
+_INCUMBENTS = ["Acme CRM", "Globex Cloud", "Initech Suite"]
+
+
+def _account_feed_values(index: int, now: dt.datetime) -> dict[str, Any]:
+    """Every other account has a fiscal year not starting in January, every third a contract
+    renewing within the year with its incumbent, most a few technologies."""
+    values: dict[str, Any] = {}
+    if index % 2 == 0:
+        values["Fiscal_Year_Start_Month__c"] = float((4, 7, 10)[(index // 2) % 3])
+    if index % 3 == 0:
+        values["Contract_Renewal_Date__c"] = (now + dt.timedelta(days=20 + 37 * index % 340)).date()
+        values["Incumbent_Vendor__c"] = _INCUMBENTS[index % len(_INCUMBENTS)]
+    if index % 4 != 3:
+        picks = [
+            ACCOUNT_TECHNOLOGIES[(index + k * 3) % len(ACCOUNT_TECHNOLOGIES)] for k in range(3)
+        ]
+        values["Technologies__c"] = ";".join(dict.fromkeys(picks))
+    return values
+
+
 @dataclass
 class SeededOrg:
     user_ids: list[str] = field(default_factory=list)
@@ -177,6 +198,9 @@ def seed_org(
                 "BillingCountry": rng.choice(_COUNTRY),
                 "OwnerId": rng.choice(out.user_ids),
                 "SystemModstamp": stamp(),
+                # From the index, not rng: the seeded org stays the same as before these
+                # fields were added.
+                **_account_feed_values(i, now),
             }
         )
     out.account_ids = store.seed("Account", account_rows)
