@@ -67,6 +67,7 @@ def test_leads_resurface_by_each_trigger_with_their_reason_and_go_back_to_their_
         # Routed or settled: nothing waits for routing.
         assert item.status in (ResurfacingStatus.ROUTED, ResurfacingStatus.NO_CHANGE), item
         if item.status == ResurfacingStatus.ROUTED:
+            assert item.qualification is not None
             assert item.qualification.tier == Tier.SALES_READY
             placed = Assignment.objects.get(
                 lead=item.lead, status=AssignmentStatus.OPEN, queue=Queue.SALES
