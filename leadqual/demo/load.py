@@ -90,6 +90,11 @@ def demo_world_info() -> DemoWorldInfo | None:
     stored = marker.get(DEMO_MARKER, {}) if isinstance(marker, dict) else {}
     seed = stored.get("seed") if isinstance(stored, dict) else None
     anchor = stored.get("anchor", "") if isinstance(stored, dict) else ""
+    # The world's size as generated: leads that arrived since (the demo's live evidence
+    # brings a new contact) are not part of it.
+    generated = stored.get("leads") if isinstance(stored, dict) else None
+    if isinstance(generated, int) and generated > 0:
+        leads = generated
     return DemoWorldInfo(seed=seed, anchor=str(anchor), leads=leads)
 
 
