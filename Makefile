@@ -77,10 +77,14 @@ else
 	$(DEV_ENV) $(VPY) manage.py generate_demo_data --leads $(DEMO_LEADS) --seed $(DEMO_SEED)
 	@echo "==> training the first model (skipped when one is active)"
 	$(DEV_ENV) $(VPY) manage.py train_model --if-missing
+	@echo "==> scoring the accounts (each lead's Sales Ready bar reads its account's priority)"
+	$(DEV_ENV) $(VPY) manage.py qualify_accounts --no-requalify
 	@echo "==> qualifying the leads that have no assessment yet"
 	$(DEV_ENV) $(VPY) manage.py qualify_leads --unqualified
 	@echo "==> creating the demo users"
 	$(DEV_ENV) $(VPY) manage.py create_demo_users
+	@echo "==> sending what arrives next: leads resurface by each trigger, back to their owners"
+	$(DEV_ENV) $(VPY) manage.py demo_live_evidence
 	@echo "==> replaying the model's holdout, scored before each outcome, for the live figures"
 	$(DEV_ENV) $(VPY) manage.py replay_holdout
 	@echo "==> taking the first metrics snapshot (what the RevOps pages show)"
@@ -124,10 +128,14 @@ demo-salesforce-loopback: $(STAMP)
 	$(VPY) manage.py train_model --if-missing; \
 	echo "==> pulling the org: accounts, contacts, leads, deals, activities, users as reps"; \
 	$(VPY) manage.py salesforce_sync --pull; \
+	echo "==> scoring the accounts (each lead's Sales Ready bar reads its account's priority)"; \
+	$(VPY) manage.py qualify_accounts --no-requalify; \
 	echo "==> qualifying (and routing) the leads that have no assessment yet"; \
 	$(VPY) manage.py qualify_leads --unqualified; \
 	echo "==> creating the demo users"; \
 	$(VPY) manage.py create_demo_users; \
+	echo "==> sending what arrives next: leads resurface by each trigger, back to their owners"; \
+	$(VPY) manage.py demo_live_evidence; \
 	echo "==> pushing scores, tiers, briefs and routed owners back to the org"; \
 	$(VPY) manage.py salesforce_sync --push; \
 	echo "==> replaying the model's holdout, scored before each outcome, for the live figures"; \

@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts.models import (
     Account,
     AccountEvent,
+    AccountTechnology,
     IntentSignal,
     Lead,
     Opportunity,
@@ -89,6 +90,11 @@ def demo_world_info() -> DemoWorldInfo | None:
     stored = marker.get(DEMO_MARKER, {}) if isinstance(marker, dict) else {}
     seed = stored.get("seed") if isinstance(stored, dict) else None
     anchor = stored.get("anchor", "") if isinstance(stored, dict) else ""
+    # The world's size as generated: leads that arrived since (the demo's live evidence
+    # brings a new contact) are not part of it.
+    generated = stored.get("leads") if isinstance(stored, dict) else None
+    if isinstance(generated, int) and generated > 0:
+        leads = generated
     return DemoWorldInfo(seed=seed, anchor=str(anchor), leads=leads)
 
 
@@ -497,6 +503,7 @@ class _World:
         self._stakeholders(account_ids, lead_ids)
         self._touchpoints(account_ids, lead_ids)
         self._intent_and_events(account_ids)
+        self._technologies(account_ids)
         self._opportunities(account_ids, lead_ids)
 
     def _staff(self) -> Any:
@@ -594,6 +601,7 @@ class _World:
                           "leads": self.info.leads}
         }  # fmt: skip
         owner, owner_null = _ids(frame["owner_rep"], rep_user_ids)
+        fiscal = frame["fiscal_year_start_month"].to_numpy(dtype=np.int64)  # 0: not known
         _rows_insert(
             Account,
             {
@@ -610,6 +618,7 @@ class _World:
                 "is_customer": _Column("bool", frame["is_customer"].to_numpy()),
                 "is_competitor": _Column("bool", frame["is_competitor"].to_numpy()),
                 "owner_id": _Column("int", owner, owner_null),
+                "fiscal_year_start_month": _Column("int", fiscal, fiscal == 0),
                 "attributes": _Column("json", [{**a, **marker} for a in frame["attributes"]]),
                 "created_at": _Column("datetime", frame["created_at"]),
                 "updated_at": _Column("datetime", frame["updated_at"]),
@@ -722,8 +731,8 @@ class _World:
                 "surge_score": _Column("float", intent["surge_score"].to_numpy()),
                 "observed_at": _Column("datetime", intent["observed_at"]),
                 "source": _Column("str", intent["source"].tolist()),
-                # The demo's history arrived as it happened.
-                "received_at": _Column("datetime", intent["observed_at"]),
+                "external_id": _Column("raw", intent["external_id"].tolist()),
+                "received_at": _Column("datetime", intent["received_at"]),
             },
             len(intent),
             tracker=self.tracker,
@@ -740,12 +749,34 @@ class _World:
                 "title": _Column("str", events["title"].tolist()),
                 "details": _Column("json", events["details"].tolist()),
                 "source": _Column("str", events["source"].tolist()),
-                "vendor": _Column("str", [""] * len(events)),
+                "vendor": _Column("str", events["vendor"].tolist()),
+                # "YYYY-MM-DD" or None: both COPY and SQLite take a date as that text.
+                "renews_at": _Column("str", events["renews_at"].tolist()),
+                # The demo's history arrived as it happened.
                 "received_at": _Column("datetime", events["occurred_at"]),
             },
             len(events),
             tracker=self.tracker,
             stage="Account events",
+        )
+
+    def _technologies(self, account_ids: Any) -> None:
+        frame = self.world.technologies
+        account, _ = _ids(frame["account"], account_ids)
+        _rows_insert(
+            AccountTechnology,
+            {
+                "account_id": _Column("int", account),
+                "name": _Column("str", frame["name"].tolist()),
+                "category": _Column("str", frame["category"].tolist()),
+                "first_seen": _Column("datetime", frame["first_seen"]),
+                "last_seen": _Column("datetime", frame["last_seen"]),
+                "source": _Column("str", frame["source"].tolist()),
+                "received_at": _Column("datetime", frame["received_at"]),
+            },
+            len(frame),
+            tracker=self.tracker,
+            stage="Technologies",
         )
 
     def _opportunities(self, account_ids: Any, lead_ids: Any) -> None:

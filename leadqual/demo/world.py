@@ -47,6 +47,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from accounts.titles import committee_role_for, title_seniority_department
+from leadqual.demo.feeds import AccountFeeds, account_feeds_generate, intent_deliveries
 
 Array = npt.NDArray[Any]
 
@@ -832,8 +833,9 @@ ROUTING_RULES: tuple[RoutingRuleSpec, ...] = (
 class DemoWorld:
     """The generated rows. Frames refer to each other by position (account, lead: -1 none).
 
-    accounts, leads, stakeholders, touchpoints, intent_signals, account_events and
-    opportunities carry exactly the database's columns (with positions instead of ids);
+    accounts, leads, stakeholders, touchpoints, intent_signals, account_events,
+    opportunities and technologies carry exactly the database's columns (with positions
+    instead of ids; the feeds' rows come from `leadqual.demo.feeds`);
     `truth` (one row per lead: persona, snapshot_at, readiness, converted, episode) is the
     hidden state that is never loaded.
     """
@@ -848,6 +850,7 @@ class DemoWorld:
     intent_signals: pd.DataFrame
     account_events: pd.DataFrame
     opportunities: pd.DataFrame
+    technologies: pd.DataFrame
     reps: tuple[RepSpec, ...] = REPS
     territories: tuple[TerritorySpec, ...] = TERRITORIES
     pools: tuple[PoolSpec, ...] = POOLS
@@ -862,6 +865,7 @@ class DemoWorld:
             "intent_signals": len(self.intent_signals),
             "account_events": len(self.account_events),
             "opportunities": len(self.opportunities),
+            "technologies": len(self.technologies),
             "reps": len(self.reps),
         }
 
@@ -906,6 +910,7 @@ def world_digest(world: DemoWorld) -> str:
         "intent_signals",
         "account_events",
         "opportunities",
+        "technologies",
     ):
         frame: pd.DataFrame = getattr(world, name)
         digest.update(name.encode())
@@ -957,8 +962,9 @@ class _Builder:
         self.seed = seed
         self.anchor = anchor.astimezone(UTC)
         self.anchor_s = int(self.anchor.timestamp())
-        # One stream per stage, so a change in one stage does not reshuffle the others.
-        children = np.random.SeedSequence(seed).spawn(14)
+        # One stream per stage, so a change in one stage does not reshuffle the others (a new
+        # stage takes a new stream at the end: the first ones stay as they were).
+        children = np.random.SeedSequence(seed).spawn(15)
         (
             self.rng_accounts,
             self.rng_personas,
@@ -974,6 +980,7 @@ class _Builder:
             self.rng_owner,
             self.rng_dates,
             self.rng_status,
+            self.rng_feeds,
         ) = (np.random.default_rng(child) for child in children)
 
     # time helpers: the generator thinks in float days relative to the anchor (negative: past)
@@ -994,6 +1001,9 @@ class _Builder:
         self._timeline()
         self._signals()
         self._readiness()
+        # After the readiness: the feeds are evidence correlated with buying through the
+        # episodes, not causes of it.
+        feeds = self._feeds()
         self._people()
         touchpoints = self._touchpoints()
         stakeholders = self._stakeholders()
@@ -1007,9 +1017,10 @@ class _Builder:
             truth=self._truth_frame(),
             stakeholders=stakeholders,
             touchpoints=touchpoints,
-            intent_signals=self.intent_frame,
-            account_events=self.events_frame,
+            intent_signals=self._intent_with(feeds),
+            account_events=self._events_with(feeds),
             opportunities=opportunities,
+            technologies=feeds.technologies,
         )
 
     # --- accounts ---------------------------------------------------------------------------
@@ -1430,6 +1441,45 @@ class _Builder:
         )
         self.event_day = day
         self.event_kind = kind
+
+    def _feeds(self) -> AccountFeeds:
+        """Renewals, competitor news, "alternatives" research, technographics, fiscal years
+        (`leadqual.demo.feeds`)."""
+        feeds = account_feeds_generate(
+            rng=self.rng_feeds,
+            anchor=self.anchor,
+            accounts=self.acc,
+            n_regular=self.n_regular_accounts,
+            competitors=[name for name, _ in COMPETITORS],
+            episode_account=self.episode_account,
+            episode_time=self.episode_time,
+        )
+        self.acc_fiscal_year = feeds.fiscal_year_start_month
+        return feeds
+
+    def _events_with(self, feeds: AccountFeeds) -> pd.DataFrame:
+        """The company events and the feeds' renewals and news, in time order."""
+        events = self.events_frame.assign(vendor="", renews_at=None)
+        merged = pd.concat([events, feeds.events], ignore_index=True)
+        merged = merged.sort_values(["occurred_at", "account"], kind="stable", ignore_index=True)
+        # None, not pandas' NaN, where there is no date: the loader writes it as NULL.
+        merged["renews_at"] = pd.Series(
+            [d if isinstance(d, str) else None for d in merged["renews_at"]], dtype=object
+        )
+        return merged
+
+    def _intent_with(self, feeds: AccountFeeds) -> pd.DataFrame:
+        """Every intent signal in time order, with the vendor's id and when it arrived."""
+        merged = pd.concat([self.intent_frame, feeds.intent], ignore_index=True)
+        merged = merged.sort_values(["observed_at", "account"], kind="stable", ignore_index=True)
+        observed = (merged["observed_at"] - self.anchor).dt.total_seconds() / DAY_SECONDS
+        received, ids = intent_deliveries(
+            rng=self.rng_feeds,
+            observed_days=observed.to_numpy(),
+            sources=merged["source"].tolist(),
+            seed=self.seed,
+        )
+        return merged.assign(received_at=self._ts(received), external_id=ids)
 
     def _window_any(self, event_acc: Array, event_day: Array, value: Array, window: float) -> Array:
         """Per lead: the largest value of an account event in (snapshot - window, snapshot]."""
@@ -2026,6 +2076,7 @@ class _Builder:
                 "is_customer": acc["is_customer"].astype(bool),
                 "is_competitor": acc["is_competitor"].astype(bool),
                 "owner_rep": self.acc_owner,
+                "fiscal_year_start_month": self.acc_fiscal_year,
                 "attributes": attributes,
                 "created_at": self._ts(-HISTORY_DAYS - rng.uniform(30, 1500, n)),
                 "updated_at": self._ts(-rng.uniform(0, 30, n)),

@@ -17,6 +17,7 @@ from django.db.models import Count
 from accounts.models import (
     Account,
     AccountEvent,
+    AccountTechnology,
     IntentSignal,
     Lead,
     Opportunity,
@@ -66,6 +67,7 @@ def _table_counts() -> dict[str, int]:
         "intent_signals": IntentSignal.objects.count(),
         "account_events": AccountEvent.objects.count(),
         "opportunities": Opportunity.objects.count(),
+        "technologies": AccountTechnology.objects.count(),
         "reps": SalesRep.objects.count(),
     }
 
@@ -126,6 +128,37 @@ def test_leads_sit_on_the_account_that_matching_would_choose() -> None:
     _load()
     for lead in Lead.objects.select_related("account"):
         assert account_match_for_email(email=lead.email) == lead.account, lead.email
+
+
+def test_the_account_feeds_read_back_as_generated() -> None:
+    """Renewals with their incumbent and date, competitor news, intent with its vendor id and
+    arrival, technologies, fiscal years: in their own columns, as the feeds store them."""
+    _load()
+    world = world_generate(leads=LEADS, seed=3, anchor=ANCHOR)
+    domains = world.accounts["domain"].to_numpy()
+    renewal = world.account_events[world.account_events["kind"] == "contract_renewal"].iloc[0]
+    stored = AccountEvent.objects.get(
+        account__domain=domains[renewal["account"]],
+        kind="contract_renewal",
+        occurred_at=renewal["occurred_at"].to_pydatetime(),
+    )
+    assert stored.vendor == renewal["vendor"] != ""
+    assert stored.renews_at is not None and stored.renews_at.isoformat() == renewal["renews_at"]
+    assert AccountEvent.objects.filter(kind="competitor_news").exclude(vendor="").exists()
+    assert not AccountEvent.objects.filter(kind="funding", renews_at__isnull=False).exists()
+    signal = world.intent_signals.iloc[0]
+    stored_signal = IntentSignal.objects.get(external_id=signal["external_id"])
+    assert stored_signal.received_at == signal["received_at"].to_pydatetime()
+    assert stored_signal.received_at >= stored_signal.observed_at
+    tech = world.technologies.iloc[0]
+    stored_tech = AccountTechnology.objects.get(
+        account__domain=domains[tech["account"]], name=tech["name"]
+    )
+    assert (stored_tech.category, stored_tech.source) == (tech["category"], tech["source"])
+    assert stored_tech.last_seen == tech["last_seen"].to_pydatetime()
+    months = world.accounts["fiscal_year_start_month"].to_numpy()
+    known = Account.objects.filter(fiscal_year_start_month__isnull=False).count()
+    assert known == int((months > 0).sum()) > 0
 
 
 def test_history_has_outcomes_and_opportunities_at_conversion() -> None:
