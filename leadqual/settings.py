@@ -285,9 +285,10 @@ LEADQUAL_ON_ACCOUNT_EVIDENCE: list[str] = [
     # TRIGGERS: company change, competitor news, intent surges, new contacts (docs/triggers.md).
     "scoring.trigger_services.triggers_on_account_evidence",
 ]
-# Called with {account_id: [previous priority, new priority]} once an account's stored
-# priority changed and committed (routing starts and ends the High accounts' plays).
-LEADQUAL_AFTER_ACCOUNT_QUALIFY: list[str] = []
+# Called with {account_id: [previous priority, new priority]} once an account's new
+# qualification (a changed priority, or changed roles under the same one) committed: routing
+# starts, updates and ends the accounts' plays (routing/account_plays.py).
+LEADQUAL_AFTER_ACCOUNT_QUALIFY: list[str] = ["routing.tasks.account_plays_start"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "leadqual API",
     "DESCRIPTION": "Events in; leads, accounts, qualifications and models out. See docs/api.md.",

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Lead
 from routing.sla import BusinessHours
-from scoring.models import Tier
+from scoring.models import AccountPriority, Tier
 
 
 class Territory(models.Model):
@@ -653,3 +653,65 @@ class SalesforcePushState(models.Model):
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} pushed {self.pushed_at or 'never'}"
+
+
+# --- account plays: what an account's priority sets in motion (issue 13) ----------------------
+
+
+class AccountPlayStatus(models.TextChoices):
+    """What the play does, one per account priority (routing.account_plays)."""
+
+    OUTREACH = "outreach", "Orchestrated outreach"
+    NURTURE = "nurture", "Targeted nurture"
+    MONITORING = "monitoring", "Passive monitoring"
+
+
+class AccountPlay(models.Model):
+    """What an account's stored priority sets in motion: one row per account, updated when
+    its priority changes (the account qualification keeps the history).
+
+    High: orchestrated outreach, with one owner who gets every engaged lead of the account
+    (or their pod does) and the committee roles to reach next. Medium: the account's leads on
+    a targeted nurture track. Low: passive monitoring, no owner and no sales task.
+    """
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, related_name="play"
+    )
+    priority = models.CharField(max_length=10, choices=AccountPriority.choices)
+    status = models.CharField(max_length=20, choices=AccountPlayStatus.choices)
+    # The qualification that set the play (its score, parts and roles are there).
+    qualification = models.ForeignKey(
+        "scoring.AccountQualification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Outreach only: the rep who owns the account's outreach, and why them.
+    owner = models.ForeignKey(
+        SalesRep, null=True, blank=True, on_delete=models.SET_NULL, related_name="account_plays"
+    )
+    owner_reason = models.TextField(blank=True)
+    # The buying-committee roles (scoring.account_scoring.BUYING_ROLES codes) nobody at the
+    # account plays yet, most decisive first, and the steps to reach them.
+    roles_to_reach = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status"], name="accountplay_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="outreach") | Q(owner__isnull=True),
+                name="accountplay_owner_only_outreach",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Account {self.account_id}: {self.get_status_display()}"

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import Lead, LeadStatus
+from routing.account_play_selectors import PLAY_OWNER, account_play_owners
 from routing.engine import (
     LeadFacts,
     PoolClock,
@@ -281,6 +282,12 @@ def routable_leads(
     }
     # A resurfaced lead's previous owner first (TRIGGERS, routing/resurfacing_owners.py).
     preferred = resurfacing_owners(lead_ids=[row[0] for row in rows])
+    # Then the owner of its account's orchestrated outreach (routing/account_plays.py).
+    play_owners = account_play_owners(account_ids={row[6] for row in rows if row[6] is not None})
+    if play_owners:
+        for row in rows:
+            if row[6] in play_owners:
+                preferred.setdefault(row[0], (play_owners[row[6]], PLAY_OWNER))
     result = []
     for (
         lead_id,

@@ -131,6 +131,43 @@ def assignments_route(
     return created
 
 
+def assignments_move(
+    *,
+    moves: Mapping[int, tuple[int, str]],
+    now: datetime | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> list[Assignment]:
+    """Route these leads again off their current assignment, {lead id: (assignment id, why)},
+    where routing alone would leave them (an open lead with a rep stays with them): an
+    account play gathering its account's leads with the play's owner. The engine decides
+    where each goes, as for any lead; one that would land where it is stays, and one whose
+    assignment changed meanwhile is left alone. The old assignment is closed as reassigned
+    with an event saying why. Returns the assignments created."""
+    moment = now or timezone.now()
+    ids = sorted(moves)
+    if not ids:
+        return []
+    setup = selectors.routing_setup()
+    _ensure_clocks(setup.round_robin_keys())
+    created: list[Assignment] = []
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with transaction.atomic():
+            created.extend(
+                _route_batch(
+                    lead_ids=chunk,
+                    setup=setup,
+                    now=moment,
+                    moves={
+                        lead_id: _Move(moves[lead_id][0], None, moves[lead_id][1], None)
+                        for lead_id in chunk
+                    },
+                )
+            )
+    resurfacings_routed(lead_ids=ids)
+    return created
+
+
 def _ensure_clocks(keys: set[str]) -> None:
     """Create the clock rows that are missing, so that there is a row to lock for every key."""
     if not keys:

@@ -16,10 +16,12 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from routing import path_services, services
+from routing import account_plays, path_services, services
 
 logger = logging.getLogger(__name__)
 
+# Accounts per account-play task: each may route its engaged leads.
+ACCOUNT_PLAY_TASK_ACCOUNTS = 200
 # Leads per routing task: one transaction each, a few hundred milliseconds of work.
 ROUTE_TASK_LEADS = 500
 # A sync pulls incrementally and pushes only what changed, so a run is short; a first full
@@ -65,6 +67,27 @@ def route_qualified(lead_ids: Sequence[int]) -> None:
     ids = sorted(set(lead_ids))
     for start in range(0, len(ids), ROUTE_TASK_LEADS):
         assignments_route_task.delay(ids[start : start + ROUTE_TASK_LEADS])
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def account_plays_apply_task(account_ids: list[int]) -> dict[str, int]:
+    """Bring these accounts' plays in line with their current qualification and route the
+    engaged leads of a new outreach (safe to run twice: an unchanged play does nothing)."""
+    result = account_plays.account_plays_apply(account_ids=account_ids)
+    return {
+        "created": len(result.created),
+        "updated": len(result.updated) + len(result.refreshed),
+        "routed": result.routed,
+    }
+
+
+def account_plays_start(changes: dict[int, list[str]]) -> None:
+    """scoring's after-account-qualification hook (settings.LEADQUAL_AFTER_ACCOUNT_QUALIFY,
+    called once the new qualifications committed, {account id: [previous, new priority]}):
+    the accounts' plays, in tasks of ACCOUNT_PLAY_TASK_ACCOUNTS (inline without a broker)."""
+    ids = sorted({int(account_id) for account_id in changes})
+    for start in range(0, len(ids), ACCOUNT_PLAY_TASK_ACCOUNTS):
+        account_plays_apply_task.delay(ids[start : start + ACCOUNT_PLAY_TASK_ACCOUNTS])
 
 
 @shared_task(

@@ -10,8 +10,8 @@ A stored row is a change: a run that finds an account's score, priority, parts, 
 play as they are stores nothing, so the nightly run does not grow the history by one row per
 account per night. When an account's priority changes, its leads are marked dirty and handed
 to the real-time re-qualification (their Sales Ready bar depends on it; see
-`scoring.account_threshold`), and the LEADQUAL_AFTER_ACCOUNT_QUALIFY hooks (routing's
-account plays) hear of the change once it has committed.
+`scoring.account_threshold`). The LEADQUAL_AFTER_ACCOUNT_QUALIFY hooks (routing's account
+plays) hear of every account stored, once it has committed.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class AccountQualifyResult:
     stored: int = 0  # new rows (accounts whose result changed)
     # account_id -> (previous priority, or "" for an account never scored, new priority)
     priority_changes: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The same for every account that got a new row, its priority changed or not (its roles
+    # may have): what the LEADQUAL_AFTER_ACCOUNT_QUALIFY hooks hear of.
+    stored_accounts: dict[int, tuple[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -106,9 +109,9 @@ def _results(scored: Any, config: AccountScoringConfig) -> dict[int, dict[str, A
 
 def _store_chunk(
     results: dict[int, dict[str, Any]], *, reason: str, reason_detail: str, now: datetime
-) -> tuple[int, dict[int, tuple[str, str]]]:
+) -> tuple[int, dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
     """Store the changed results of one chunk in one transaction; (rows stored, priority
-    changes)."""
+    changes, (previous, new) priority of every account stored)."""
     with transaction.atomic():
         # Locked, so that two runs scoring the same account at once serialise here instead of
         # both retiring the same row (the loser would then break "one current per account").
@@ -120,6 +123,7 @@ def _store_chunk(
         }
         new: list[AccountQualification] = []
         changes: dict[int, tuple[str, str]] = {}
+        stored: dict[int, tuple[str, str]] = {}
         for account_id, values in results.items():
             before = current.get(account_id)
             if before is not None and _stored_signature(before) == _signature(values):
@@ -134,6 +138,7 @@ def _store_chunk(
                 )
             )
             previous = before.priority if before is not None else ""
+            stored[account_id] = (previous, values["priority"])
             if previous != values["priority"]:
                 changes[account_id] = (previous, values["priority"])
         if new:
@@ -141,7 +146,7 @@ def _store_chunk(
                 account_id__in=[q.account_id for q in new], is_current=True
             ).update(is_current=False)
             AccountQualification.objects.bulk_create(new, batch_size=1000)
-    return len(new), changes
+    return len(new), changes, stored
 
 
 def accounts_qualify(
@@ -180,17 +185,22 @@ def accounts_qualify(
         chunk = ids[start : start + chunk_size]
         frames = account_selectors.account_frames(account_ids=chunk, now=now, config=config)
         results = _results(accounts_score(frames, now=now, config=config), config)
-        stored, changes = _store_chunk(results, reason=reason, reason_detail=reason_detail, now=now)
+        count, changes, stored = _store_chunk(
+            results, reason=reason, reason_detail=reason_detail, now=now
+        )
         result.accounts += len(results)
-        result.stored += stored
+        result.stored += count
         result.priority_changes.update(changes)
+        result.stored_accounts.update(stored)
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
-    if result.priority_changes:
-        changes = dict(result.priority_changes)
-        if requalify_leads:
-            _leads_requalify(account_ids=list(changes), now=now)
-        transaction.on_commit(lambda: account_priority_changed_notify(changes))
+    if result.priority_changes and requalify_leads:
+        _leads_requalify(account_ids=list(result.priority_changes), now=now)
+    if result.stored_accounts:
+        # Every stored account, not only a changed priority: a play lists the roles to reach,
+        # which move under the same priority (routing/account_plays.py).
+        stored_accounts = dict(result.stored_accounts)
+        transaction.on_commit(lambda: account_priority_changed_notify(stored_accounts))
     result.seconds = (timezone.now() - started).total_seconds()
     return result
 
@@ -211,7 +221,8 @@ def _leads_requalify(*, account_ids: list[int], now: datetime) -> None:
 
 
 def account_priority_changed_notify(changes: dict[int, tuple[str, str]]) -> None:
-    """settings.LEADQUAL_AFTER_ACCOUNT_QUALIFY: routing starts and ends account plays."""
+    """settings.LEADQUAL_AFTER_ACCOUNT_QUALIFY, with each account that got a new qualification
+    and its (previous, new) priority: routing starts, updates and ends account plays."""
     payload = {account_id: list(pair) for account_id, pair in changes.items()}
     for path in getattr(settings, "LEADQUAL_AFTER_ACCOUNT_QUALIFY", []):
         import_string(path)(payload)

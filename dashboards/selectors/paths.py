@@ -19,6 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
 from dashboards.access import has_permission
+from routing.account_play_selectors import account_nurture_tracks
 from routing.models import (
     ALTERNATIVE_PATHS,
     SALESFORCE_OWNER_PREFIXES,
@@ -251,6 +252,10 @@ class PathRow:
     evidence: str
     handled_by: str
     handled_at: datetime | None
+    # On the nurture path, a lead of a Medium account: its account's targeted nurture track
+    # (routing/account_plays.py), the account and why.
+    track_account: str = ""
+    track_reason: str = ""
 
     @property
     def is_handled(self) -> bool:
@@ -351,9 +356,12 @@ def path_page(*, path: str, filters: PathFilters) -> PathPage:
 
 def _rows(chosen: list[Assignment]) -> list[PathRow]:
     hits = _rule_hits([a.lead_id for a in chosen])
+    nurtured = [a.lead_id for a in chosen if a.queue == Queue.NURTURE]
+    tracks = account_nurture_tracks(lead_ids=nurtured) if nurtured else {}
     rows = []
     for a in chosen:
         lead = a.lead
+        track = tracks.get(a.lead_id)
         lead_hits = hits.get(a.lead_id, [])
         hit = next((h for h in lead_hits if h.get("reason_code") == a.reason_code), None) or (
             lead_hits[0] if lead_hits and a.reason_code else None
@@ -376,6 +384,8 @@ def _rows(chosen: list[Assignment]) -> list[PathRow]:
                 evidence=str(hit.get("evidence") or "") if hit else "",
                 handled_by=_display(a.accepted_by) if a.accepted_by else "",
                 handled_at=a.accepted_at if a.status == AssignmentStatus.ACCEPTED else None,
+                track_account=track.account_name if track else "",
+                track_reason=track.reason if track else "",
             )
         )
     return rows
