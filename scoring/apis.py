@@ -501,6 +501,14 @@ class LeadFeedbackCreateApi(APIView):
             min_value=1,
             help_text="The qualification the rep saw; default: the lead's current one.",
         )
+        revisit_on = serializers.DateField(
+            required=False,
+            allow_null=True,
+            help_text=(
+                "Reason bad_timing only: the day the lead resurfaces for its rep (future, at "
+                "most a year ahead; default: the timing trigger's revisit days, 90)."
+            ),
+        )
 
         class Meta:
             ref_name = "FeedbackInput"
@@ -513,6 +521,7 @@ class LeadFeedbackCreateApi(APIView):
         verdict = serializers.ChoiceField(choices=FeedbackVerdict.choices)
         reason = serializers.ChoiceField(choices=FeedbackReason.choices)
         comment = serializers.CharField()
+        revisit_on = serializers.DateField(allow_null=True)
         created_at = serializers.DateTimeField()
 
         class Meta:
