@@ -22,7 +22,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import BasePermission
@@ -535,6 +540,13 @@ class LeadFeedbackCreateApi(APIView):
         parameters=[_lead_id_parameter("Lead id.")],
         request=InputSerializer,
         responses=_responses({201: OutputSerializer}, 400, 404),
+        examples=[
+            OpenApiExample(
+                "Not buying now (resurfaces in the timing trigger's revisit days)",
+                value={"verdict": "reject", "reason": "bad_timing", "comment": "Budget in Q3"},
+                request_only=True,
+            )
+        ],
         tags=["leads"],
     )
     def post(self, request: Request, lead_id: int) -> Response:
