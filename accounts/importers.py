@@ -1444,6 +1444,7 @@ def _rows_write(
         for lead in creates:
             lead.pk = ids[lead.email]
     report.created = len(creates)
+    _new_contacts_notify(creates)
 
     upsert = connection.features.supports_update_conflicts_with_target
     for batch in _chunks(updates, batch_size):
@@ -1465,6 +1466,25 @@ def _rows_write(
 
     if mapping.outcome and mapping.outcome.amount:
         _opportunities_write(kept, report=report, batch_size=batch_size)
+
+
+def _new_contacts_notify(creates: Sequence[Lead]) -> None:
+    """TRIGGERS: an open lead new to the database at a known account is a new contact there
+    (accounts.evidence_arrival), sent once the import commits (never for a dry run, which
+    rolls back). A past lead imported with its outcome is history, not a new contact."""
+    from accounts.evidence_arrival import (
+        KIND_NEW_CONTACT,
+        EvidenceArrival,
+        account_evidence_on_commit,
+    )
+    from accounts.models import LeadStatus
+
+    account_evidence_on_commit(
+        EvidenceArrival(account_id=lead.account_id, kind=KIND_NEW_CONTACT, record_id=lead.pk)
+        for lead in creates
+        if lead.account_id is not None
+        and lead.status not in (LeadStatus.CONVERTED, LeadStatus.CLOSED)
+    )
 
 
 def _lead_build(

@@ -37,6 +37,11 @@ from django.utils.module_loading import import_string
 
 from accounts.domains import domain_candidates, email_domain, is_free_mail
 from accounts.events import Errors, EventIn, PersonCache, PersonIn, event_parse
+from accounts.evidence_arrival import (
+    KIND_NEW_CONTACT,
+    EvidenceArrival,
+    account_evidence_on_commit,
+)
 from accounts.models import Account, Lead, Touchpoint
 
 logger = logging.getLogger(__name__)
@@ -370,6 +375,14 @@ def _people_resolve(
             new_people[email] = dataclasses.replace(first, external_id=external_id)
     _external_ids_attach({lead.id: external_id for external_id, lead in attach.items()})
     created = _people_create(new_people.values()) if new_people else {}
+    # TRIGGERS: a new person at a known account is account evidence (a new contact), which
+    # re-qualifies their engaged colleagues (scoring decides who counts as engaged); on commit,
+    # so a deadlock retry that rolls this back sends nothing.
+    account_evidence_on_commit(
+        EvidenceArrival(account_id=lead.account_id, kind=KIND_NEW_CONTACT, record_id=lead.id)
+        for lead in created.values()
+        if lead.account_id is not None
+    )
     for item, event, email in waiting:
         lead = created.get(email)
         if lead is None:

@@ -119,6 +119,14 @@ class FeedbackForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you learn? (optional)"}),
     )
+    # With "Not buying now": the day the lead resurfaces (blank: the timing trigger's default,
+    # 90 days; the service checks it, scoring.feedback_revisit).
+    revisit_on = forms.DateField(
+        label="Revisit on",
+        required=False,
+        help_text="“Not buying now” only: when to hear again (blank: in 90 days).",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     # The assessment the rep was looking at: the label belongs to it, not to a newer one that
     # a re-qualification wrote while the page was open.
     qualification_id = forms.IntegerField(required=False, widget=forms.HiddenInput)

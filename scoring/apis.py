@@ -23,7 +23,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import BasePermission
@@ -502,6 +507,14 @@ class LeadFeedbackCreateApi(APIView):
             min_value=1,
             help_text="The qualification the rep saw; default: the lead's current one.",
         )
+        revisit_on = serializers.DateField(
+            required=False,
+            allow_null=True,
+            help_text=(
+                "Reason bad_timing only: the day the lead resurfaces for its rep (future, at "
+                "most a year ahead; default: the timing trigger's revisit days, 90)."
+            ),
+        )
 
         class Meta:
             ref_name = "FeedbackInput"
@@ -514,6 +527,7 @@ class LeadFeedbackCreateApi(APIView):
         verdict = serializers.ChoiceField(choices=FeedbackVerdict.choices)
         reason = serializers.ChoiceField(choices=FeedbackReason.choices)
         comment = serializers.CharField()
+        revisit_on = serializers.DateField(allow_null=True)
         created_at = serializers.DateTimeField()
 
         class Meta:
@@ -527,6 +541,13 @@ class LeadFeedbackCreateApi(APIView):
         parameters=[_lead_id_parameter("Lead id.")],
         request=InputSerializer,
         responses=_responses({201: OutputSerializer}, 400, 404),
+        examples=[
+            OpenApiExample(
+                "Not buying now (resurfaces in the timing trigger's revisit days)",
+                value={"verdict": "reject", "reason": "bad_timing", "comment": "Budget in Q3"},
+                request_only=True,
+            )
+        ],
         tags=["leads"],
     )
     def post(self, request: Request, lead_id: int) -> Response:

@@ -10,7 +10,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from scoring.assess import (
 from scoring.briefs import brief_expand
 from scoring.decision import Thresholds, capacity_threshold
 from scoring.features import build_features
+from scoring.feedback_revisit import feedback_revisit_on
 from scoring.fit import compute_fit
 from scoring.ml import artifact
 from scoring.ml.conversion import (
@@ -1082,14 +1083,21 @@ def feedback_create(
     reason: str,
     comment: str = "",
     qualification_id: int | None = None,
+    revisit_on: date | None = None,
 ) -> Feedback:
     """Record a rep's accept or reject of a lead, against the qualification they saw.
 
     `qualification_id` names that qualification; without it, the lead's current one (if any).
-    Raises ValidationError, keyed by field, for a verdict or reason outside the choices or a
-    qualification of another lead.
+    `revisit_on`: with reason bad_timing, the day the lead resurfaces (default: the timing
+    trigger's `revisit_days` ahead; scoring.feedback_revisit). Raises ValidationError, keyed by
+    field, for a verdict or reason outside the choices, a qualification of another lead, or a
+    revisit date in the past, over a year ahead or with another reason.
     """
     errors: dict[str, list[str]] = {}
+    try:
+        revisit_on = feedback_revisit_on(reason=reason, revisit_on=revisit_on)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if verdict not in FeedbackVerdict.values:
         errors["verdict"] = [f"{verdict!r} is not one of {', '.join(FeedbackVerdict.values)}."]
     if reason not in FeedbackReason.values:
@@ -1112,6 +1120,7 @@ def feedback_create(
         verdict=verdict,
         reason=reason,
         comment=comment,
+        revisit_on=revisit_on,
     )
 
 

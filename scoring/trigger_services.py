@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,7 +59,6 @@ from scoring.triggers import (
 # is "nurturing", which routing still routes, so only "closed" needs reopening.
 REOPENED_WITH_OWNER = LeadStatus.WORKING
 REOPENED_WITHOUT_OWNER = LeadStatus.NEW
-REVISIT_MAX_DAYS = 366
 TIER_LABELS = dict(Tier.choices)
 
 
@@ -343,23 +341,3 @@ def triggers_on_identity_change(
         now=moment,
     )
     return _resurface(firings, now=moment)
-
-
-def revisit_on_validate(*, revisit_on: date | None, today: date | None = None) -> date:
-    """A "not buying now" verdict's revisit date: the rule's default when none is given; in
-    the future and within a year otherwise (ValidationError keyed "revisit_on")."""
-    day = today or timezone.localdate()
-    if revisit_on is None:
-        rule = selectors.trigger_rule(kind=TriggerKind.TIMING_WINDOW)
-        return day + timedelta(days=rule.revisit_days)
-    if revisit_on <= day:
-        raise ValidationError({"revisit_on": [f"{revisit_on:%Y-%m-%d} is not in the future."]})
-    if revisit_on > day + timedelta(days=REVISIT_MAX_DAYS):
-        raise ValidationError(
-            {
-                "revisit_on": [
-                    f"{revisit_on:%Y-%m-%d} is more than a year ahead; pick an earlier day."
-                ]
-            }
-        )
-    return revisit_on

@@ -52,6 +52,9 @@ TRIGGER_LABELS = {
 }
 
 CLOSED = "closed"
+# A lead sales sent back to marketing (Salesforce's "Recycled", "Nurturing"): like a closed one,
+# any new activity resurfaces it, however recent its last touch.
+RECYCLED = "nurturing"
 FINISHED = ("converted",)
 COMPANY_CHANGE_KINDS = ("funding", "leadership_change", "initiative")
 # Identity disqualifiers: re-qualifying such a lead on company news changes nothing, so
@@ -191,6 +194,8 @@ def on_activity(
             )
             if lead.status == CLOSED:
                 why = "closed lead active again"
+            elif lead.status == RECYCLED:
+                why = "recycled lead active again"
             elif quiet_for is not None and quiet_for >= timedelta(days=dormant.dormant_days):
                 why = f"first touch in {round(quiet_for.total_seconds() / 86400)} days"
             else:

@@ -272,7 +272,7 @@ def lead_status(status: str, *, is_converted: bool) -> str:
         return "closed"
     if "not contacted" in text:
         return "new"
-    if "nurtur" in text:
+    if "nurtur" in text or "recycl" in text:
         return "nurturing"
     if any(k in text for k in ("working", "contacted", "qualified", "engaged")):
         return "working"

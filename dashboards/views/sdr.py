@@ -151,6 +151,7 @@ def lead_feedback(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 comment=form.cleaned_data["comment"],
                 qualification_id=form.cleaned_data.get("qualification_id"),
+                revisit_on=form.cleaned_data.get("revisit_on"),
             )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():

@@ -36,6 +36,9 @@ def record_ingested(lead_ids: list[int]) -> None:
 def _recording_hook(settings: Any) -> None:
     hook_calls.clear()
     settings.LEADQUAL_AFTER_INGEST = [f"{__name__}.record_ingested"]
+    # A new person at an account is account evidence too (TRIGGERS, new contact); its
+    # re-scoring would re-qualify the lead here, and these tests are about the ingest's own hook.
+    settings.LEADQUAL_AFTER_ACCOUNT_EVIDENCE = []
 
 
 def event(external_id: str, email: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import ApiScope
-from scoring.models import Feedback
+from scoring.models import Feedback, TriggerKind, TriggerRule
 from tests.api.test_leads_api import field_errors, token_client
 from tests.conftest import ROLE_SDR, user_in_role
 from tests.factories import LeadFactory, QualificationFactory
@@ -159,3 +161,73 @@ def test_revops_without_the_feedback_permission_gets_403(revops_client: Client) 
     response = post(revops_client, lead.pk, {"verdict": "accept", "reason": "good_fit"})
 
     assert response.status_code == 403
+
+
+# --- TRIGGERS: a "not buying now" verdict's revisit date (scoring/feedback_revisit.py) -------
+
+
+def test_a_bad_timing_verdict_stores_the_revisit_date_the_rep_picked(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    lead = LeadFactory(owner=sdr_user)
+    day = timezone.localdate() + timedelta(days=45)
+
+    response = post(
+        sdr_client,
+        lead.pk,
+        {"verdict": "reject", "reason": "bad_timing", "revisit_on": day.isoformat()},
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["revisit_on"] == day.isoformat()
+    assert Feedback.objects.get().revisit_on == day
+
+
+def test_a_bad_timing_verdict_without_a_date_gets_the_timing_triggers_default(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    TriggerRule.objects.filter(kind=TriggerKind.TIMING_WINDOW).update(revisit_days=30)
+    lead = LeadFactory(owner=sdr_user)
+
+    response = post(sdr_client, lead.pk, {"verdict": "reject", "reason": "bad_timing"})
+
+    assert response.status_code == 201, response.content
+    assert Feedback.objects.get().revisit_on == timezone.localdate() + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("reason", "days", "message"),
+    [
+        ("bad_timing", 0, "is not in the future"),
+        ("bad_timing", -3, "is not in the future"),
+        ("bad_timing", 400, "more than a year ahead"),
+        ("no_budget", 30, "Only a “Not buying now” (bad_timing) verdict takes a revisit date"),
+    ],
+)
+def test_a_revisit_date_in_the_past_too_far_or_with_another_reason_is_refused(
+    sdr_client: Client, sdr_user: User, reason: str, days: int, message: str
+) -> None:
+    lead = LeadFactory(owner=sdr_user)
+    day = timezone.localdate() + timedelta(days=days)
+
+    response = post(
+        sdr_client, lead.pk, {"verdict": "reject", "reason": reason, "revisit_on": str(day)}
+    )
+
+    assert response.status_code == 400
+    [error] = field_errors(response)["revisit_on"]
+    assert message in error
+    assert not Feedback.objects.exists()
+
+
+def test_a_revisit_date_that_is_not_a_date_names_the_field(
+    sdr_client: Client, sdr_user: User
+) -> None:
+    lead = LeadFactory(owner=sdr_user)
+
+    response = post(
+        sdr_client, lead.pk, {"verdict": "reject", "reason": "bad_timing", "revisit_on": "soon"}
+    )
+
+    assert response.status_code == 400
+    assert "revisit_on" in field_errors(response)

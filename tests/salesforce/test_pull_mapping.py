@@ -21,6 +21,7 @@ UTC = dt.UTC
         ("Closed - Not Converted", False, "closed"),
         ("Unqualified", False, "closed"),
         ("Nurturing", False, "nurturing"),
+        ("Recycled", False, "nurturing"),  # sent back to marketing (TRIGGERS, dormant)
         ("Closed - Converted", True, "converted"),
         ("Anything", True, "converted"),
     ],

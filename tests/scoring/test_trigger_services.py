@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.evidence_arrival import EvidenceArrival
 from accounts.models import Lead, LeadStatus
 from routing.models import Assignment, AssignmentStatus, Queue
-from scoring import services, tasks, trigger_services
+from scoring import feedback_revisit, services, tasks, trigger_services
 from scoring.models import (
     Qualification,
     Resurfacing,
@@ -162,10 +162,10 @@ def test_a_revisit_date_must_be_in_the_future_and_within_a_year() -> None:
     from django.core.exceptions import ValidationError
 
     today = timezone.localdate()
-    assert trigger_services.revisit_on_validate(revisit_on=None, today=today) == today + timedelta(
+    assert feedback_revisit.revisit_on_validate(revisit_on=None, today=today) == today + timedelta(
         days=90
     )
     with pytest.raises(ValidationError, match="not in the future"):
-        trigger_services.revisit_on_validate(revisit_on=today, today=today)
+        feedback_revisit.revisit_on_validate(revisit_on=today, today=today)
     with pytest.raises(ValidationError, match="more than a year"):
-        trigger_services.revisit_on_validate(revisit_on=today + timedelta(days=400), today=today)
+        feedback_revisit.revisit_on_validate(revisit_on=today + timedelta(days=400), today=today)

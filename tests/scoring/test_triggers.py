@@ -60,6 +60,18 @@ def test_a_closed_lead_that_acts_again_resurfaces_whatever_its_last_touch() -> N
     assert on_activity(leads=[converted], touches={1: [touch(1)]}, specs=SPECS, now=NOW) == []
 
 
+def test_a_recycled_lead_that_acts_again_resurfaces_whatever_its_last_touch() -> None:
+    recycled = LeadFacts(lead_id=3, status="nurturing", last_touch_at=ago(4))
+    [firing] = on_activity(
+        leads=[recycled], touches={3: [touch(3, page_category="pricing")]}, specs=SPECS, now=NOW
+    )
+    assert firing.trigger == t.DORMANT_ACTIVITY
+    assert firing.evidence[0].startswith("Recycled lead active again: pricing page")
+    # The same touch of an open lead active four days ago is no return from dormancy.
+    working = LeadFacts(lead_id=3, status="working", last_touch_at=ago(4))
+    assert on_activity(leads=[working], touches={3: [touch(3)]}, specs=SPECS, now=NOW) == []
+
+
 def test_a_cooldown_holds_a_trigger_back_and_an_inactive_trigger_never_fires() -> None:
     lead = LeadFacts(lead_id=1, last_touch_at=ago(60), last_fired={t.DORMANT_ACTIVITY: ago(5)})
     assert on_activity(leads=[lead], touches={1: [touch(1)]}, specs=SPECS, now=NOW) == []
