@@ -13,7 +13,7 @@ opens the demo with leads that came back and says why:
 - **new contact**: a new colleague at an engaged company writes in (the event ingest creates
   the lead), announced as `new_contact` evidence (`accounts.evidence_arrival`);
 - **timing window**: a rep's "not buying now" verdict of ten days ago named yesterday as its
-  revisit date (`scoring.trigger_services.revisit_on_validate` checks it as the form would),
+  revisit date (`scoring.feedback_revisit.revisit_on_validate` checks it as the form would),
   and the daily revisit run (`triggers_on_revisit_due`) finds it due.
 
 The scenes' leads are those a rep would want back: not disqualified, at prospects, owned by
@@ -47,6 +47,7 @@ from leadqual.demo.load import DEMO_ID_PREFIX, demo_world_info
 from leadqual.demo.world import VENDOR_SITE
 from routing import selectors as routing_selectors
 from routing.models import Assignment, AssignmentStatus, Queue
+from scoring.feedback_revisit import revisit_on_validate
 from scoring.models import (
     Feedback,
     FeedbackReason,
@@ -57,7 +58,7 @@ from scoring.models import (
     Tier,
     TriggerKind,
 )
-from scoring.trigger_services import revisit_on_validate, triggers_on_revisit_due
+from scoring.trigger_services import triggers_on_revisit_due
 
 SOURCE = "demo"
 DORMANT_AFTER_DAYS = 45
