@@ -37,6 +37,7 @@ from routing import selectors
 from routing.dry_run import DEFAULT_LAST_N, MAX_LAST_N, DryRunError, RoutingDryRun, routing_dry_run
 from routing.engine import RuleSpec
 from routing.models import (
+    AccountPlay,
     Assignment,
     AssignmentEvent,
     AssignmentStatus,
@@ -750,3 +751,18 @@ class RoutingSettingsAdmin(SingletonAdmin):
 
 # The alternative paths' destinations and the webhook log: their own module, registered here.
 from routing import admin_paths  # noqa: E402, F401
+
+
+@admin.register(AccountPlay)
+class AccountPlayAdmin(admin.ModelAdmin):
+    """Read-only: a play follows the account's stored qualification (routing/account_plays.py)."""
+
+    list_display = ("account", "priority", "owner", "status", "updated_at")
+    list_select_related = ("account", "owner")
+    raw_id_fields = ("account",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
