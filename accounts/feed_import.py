@@ -3,7 +3,7 @@
 A data vendor's nightly file (Bombora intent, a BuiltWith export, a news feed) goes through the
 same store functions as the feed APIs (accounts.account_feeds), so a row is validated, keyed
 and announced exactly as an API item is. Column mapping and behaviour: docs/feeds.md, "CSV
-import"; a sample mapping is docs/feed-feed-mappings/bombora_intent.toml.
+import"; a sample mapping is docs/feed-mappings/bombora_intent.toml.
 
 The file is streamed in chunks (`chunk_size` rows, at most MAX_BATCH), never held whole:
 

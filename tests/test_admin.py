@@ -34,6 +34,7 @@ from accounts.models import (
 from accounts.services import api_token_issue
 from routing.models import (
     ALTERNATIVE_PATHS,
+    AccountPlay,
     Assignment,
     AssignmentEvent,
     PathDestination,
@@ -91,6 +92,8 @@ NO_ADD_PAGE = {
     Resurfacing,
     # OVERRIDES: the audit trail is written by the services, never by hand.
     AuditEvent,
+    # Set by the account's stored qualification (routing/account_plays.py).
+    AccountPlay,
 }
 # One-row models: the list goes straight to the row's change page.
 SINGLETONS = {ScoringSettings, RoutingSettings, AccountScoringSettings}
@@ -244,6 +247,9 @@ def build_world(count: int, *, start: int = 0) -> None:
             account=account,
             is_current=True,
             defaults={"score": 40, "priority": "medium", "reason": "manual"},
+        )
+        AccountPlay.objects.get_or_create(
+            account=account, defaults={"priority": "medium", "status": "nurture"}
         )
 
 

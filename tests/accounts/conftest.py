@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "docs" / "mappings"
+FEED_MAPPINGS = REPO / "docs" / "feed-mappings"
 
 
 @dataclass

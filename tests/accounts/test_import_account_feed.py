@@ -21,7 +21,7 @@ from accounts.feed_import import (
     feed_mapping_load,
 )
 from accounts.models import Account, AccountEvent, AccountTechnology, IntentSignal
-from tests.accounts.conftest import MAPPINGS, CommandRun, WriteFile
+from tests.accounts.conftest import FEED_MAPPINGS, CommandRun, WriteFile
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +153,7 @@ def test_the_sample_bombora_mapping_renames_columns_and_reads_bare_dates_in_its_
 ) -> None:
     AccountFactory(domain="acme.com")
     AccountFactory(domain="globex.com")
-    mapping = str(MAPPINGS / "bombora_intent.toml")
+    mapping = str(FEED_MAPPINGS / "bombora_intent.toml")
     result = run(
         "intent", write_csv(SURGE), "--mapping", mapping, "--skip-invalid", "--no-progress"
     )
@@ -267,7 +267,7 @@ def test_a_mapping_file_is_checked_whole() -> None:
     with pytest.raises(FeedImportError) as error:
         feed_mapping_load(Path("/nonexistent/mapping.toml"))
     assert "cannot read the mapping" in error.value.problems[0]
-    mapping = feed_mapping_load(MAPPINGS / "bombora_intent.toml")
+    mapping = feed_mapping_load(FEED_MAPPINGS / "bombora_intent.toml")
     assert mapping == FeedMapping(
         columns={
             "Domain": "account_domain",
