@@ -36,6 +36,7 @@ from django.db.models import OuterRef, Subquery
 from accounts.models import Account
 from accounts.salesforce.client import ApiUsage, SalesforceClient, SObjectDescribe
 from accounts.salesforce.errors import SalesforceConfigError, SalesforceLimitExceeded
+from routing.salesforce_push import push_fields_check
 from scoring.models import AccountPriority, AccountQualification
 
 logger = logging.getLogger(__name__)
@@ -170,19 +171,7 @@ def _pending(
 def _check_fields(describe: SObjectDescribe, fields: AccountPushFields) -> None:
     """Every configured field exists on Account, the integration user may write it, and a
     picklist holds the three priorities (a restricted one would refuse every record)."""
-    for setting, name in fields.named().items():
-        found = describe.field(name)
-        if found is None:
-            raise SalesforceConfigError(
-                f"Account has no field {name!r} ({setting}): create it in the org or change "
-                "the setting (docs/salesforce.md, The account push)",
-                code="PUSH_FIELD_MISSING",
-            )
-        if not found.updateable:
-            raise SalesforceConfigError(
-                f"Account.{name} ({setting}) is not updateable by the integration user",
-                code="PUSH_FIELD_READ_ONLY",
-            )
+    push_fields_check(describe, sobject=ACCOUNT, named=fields.named(), section="The account push")
     priority = describe.field(fields.priority) if fields.priority else None
     if priority is not None and priority.type == "picklist":
         missing = [v for v in PRIORITY_VALUES.values() if v not in priority.picklist_values]

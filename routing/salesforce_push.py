@@ -365,21 +365,34 @@ class _Limits:
     top_reasons: int
 
 
-def _check_fields(describe: SObjectDescribe, fields: PushFields) -> _Limits:
-    """Every configured field exists on Lead and the integration user may write it."""
-    for setting, name in {**fields.named(), "owner": "OwnerId"}.items():
+def push_fields_check(
+    describe: SObjectDescribe, *, sobject: str, named: Mapping[str, str], section: str
+) -> None:
+    """Every configured field (setting -> field name) exists on `sobject` and the integration
+    user may write it; `section`: where docs/salesforce.md explains the settings."""
+    for setting, name in named.items():
         found = describe.field(name)
         if found is None:
             raise SalesforceConfigError(
-                f"Lead has no field {name!r} ({setting}): create it in the org or change the "
-                "setting (docs/salesforce.md, Push and sync)",
+                f"{sobject} has no field {name!r} ({setting}): create it in the org or change "
+                f"the setting (docs/salesforce.md, {section})",
                 code="PUSH_FIELD_MISSING",
             )
         if not found.updateable:
             raise SalesforceConfigError(
-                f"Lead.{name} ({setting}) is not updateable by the integration user",
+                f"{sobject}.{name} ({setting}) is not updateable by the integration user",
                 code="PUSH_FIELD_READ_ONLY",
             )
+
+
+def _check_fields(describe: SObjectDescribe, fields: PushFields) -> _Limits:
+    """Every configured field exists on Lead and the integration user may write it."""
+    push_fields_check(
+        describe,
+        sobject=LEAD,
+        named={**fields.named(), "owner": "OwnerId"},
+        section="Push and sync",
+    )
 
     def length(name: str) -> int:
         found = describe.field(name) if name else None
