@@ -77,9 +77,7 @@ else
 	$(DEV_ENV) $(VPY) manage.py generate_demo_data --leads $(DEMO_LEADS) --seed $(DEMO_SEED)
 	@echo "==> training the first model (skipped when one is active)"
 	$(DEV_ENV) $(VPY) manage.py train_model --if-missing
-	@echo "==> scoring the accounts (each lead's Sales Ready bar reads its account's priority)"
-	$(DEV_ENV) $(VPY) manage.py qualify_accounts --no-requalify
-	@echo "==> qualifying the leads that have no assessment yet"
+	@echo "==> scoring the accounts, then qualifying the leads that have no assessment yet"
 	$(DEV_ENV) $(VPY) manage.py qualify_leads --unqualified
 	@echo "==> creating the demo users"
 	$(DEV_ENV) $(VPY) manage.py create_demo_users
@@ -128,9 +126,7 @@ demo-salesforce-loopback: $(STAMP)
 	$(VPY) manage.py train_model --if-missing; \
 	echo "==> pulling the org: accounts, contacts, leads, deals, activities, users as reps"; \
 	$(VPY) manage.py salesforce_sync --pull; \
-	echo "==> scoring the accounts (each lead's Sales Ready bar reads its account's priority)"; \
-	$(VPY) manage.py qualify_accounts --no-requalify; \
-	echo "==> qualifying (and routing) the leads that have no assessment yet"; \
+	echo "==> scoring the accounts, then qualifying (and routing) the unassessed leads"; \
 	$(VPY) manage.py qualify_leads --unqualified; \
 	echo "==> creating the demo users"; \
 	$(VPY) manage.py create_demo_users; \

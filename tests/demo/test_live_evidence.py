@@ -33,7 +33,7 @@ def _demo(*, live: bool = True) -> str:
     for args in (
         ("generate_demo_data", "--leads", str(LEADS), "--seed", str(SEED)),
         ("train_model", "--if-missing"),
-        ("qualify_accounts", "--no-requalify"),
+        # Scores the accounts first, as `make demo` relies on.
         ("qualify_leads", "--unqualified"),
     ):
         call_command(*args, stdout=out, stderr=StringIO())
