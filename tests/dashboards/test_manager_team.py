@@ -14,7 +14,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Lead
-from routing.models import Assignment, AssignmentStatus, RoutingPool, RoutingRule, SalesRep
+from routing.models import (
+    Assignment,
+    AssignmentStatus,
+    RoutingPool,
+    RoutingRule,
+    RoutingSettings,
+    SalesRep,
+)
+from routing.selectors import start_of_day
 from scoring.models import Tier
 from tests.dashboards.conftest import client_for
 
@@ -38,7 +46,7 @@ def assign(
     *,
     status: str = AssignmentStatus.OPEN,
     due_in: timedelta | None = timedelta(hours=2),
-    assigned_ago: timedelta = timedelta(hours=1),
+    assigned_ago: timedelta | None = None,
     rule: RoutingRule | None = None,
     touched: bool = False,
 ) -> Assignment:
@@ -46,6 +54,10 @@ def assign(
     account, _ = Account.objects.get_or_create(domain="acme.com", defaults={"name": "Acme"})
     lead = Lead.objects.create(account=account, email=f"lead{n}@acme.com", name=f"Lead {n}")
     now = timezone.now()
+    if assigned_ago is None:
+        # Earlier today, wherever the clock is: an hour ago is yesterday just after midnight.
+        since_midnight = now - start_of_day(now, RoutingSettings.load().business_hours())
+        assigned_ago = min(timedelta(hours=1), since_midnight / 2)
     return Assignment.objects.create(
         lead=lead,
         rep=rep,
